@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch is pinned and installed first: an unpinned torch pulls several GB of CUDA wheels.
+TORCH ?= torch==2.13.0
+
+.PHONY: setup demo test lint clean
+
+$(BIN)/locflow: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/locflow
+
+setup: $(BIN)/locflow
+
+demo: setup
+	$(BIN)/locflow demo --out demo_out
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+
+test: setup lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) demo_out

@@ -1,0 +1,148 @@
+"""The proteins and folds tables (DESIGN.md section 3): schemas, validation, Parquet I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from locflow.classes import LOCATIONS, SIGNALS
+from locflow.files import InputError, atomic_path
+
+SIGNAL_TYPE = pa.struct([("type", pa.string()), ("start", pa.int32()), ("end", pa.int32())])
+
+PROTEINS_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("sequence", pa.string()),
+        ("length", pa.int32()),
+        ("kingdom", pa.string()),
+        ("taxon_id", pa.int64()),
+        ("organism", pa.string()),
+        ("locations", pa.list_(pa.string())),
+        ("membrane", pa.bool_()),
+        ("signals", pa.list_(SIGNAL_TYPE)),
+        ("source", pa.string()),
+        ("release", pa.string()),
+    ]
+)
+
+FOLDS_SCHEMA = pa.schema([("id", pa.string()), ("fold", pa.int16())])
+
+
+def protein_record(
+    id: str,
+    sequence: str,
+    locations: Iterable[str],
+    *,
+    kingdom: str = "Other",
+    taxon_id: int | None = None,
+    organism: str = "",
+    membrane: bool = False,
+    signals: Iterable[dict[str, Any]] = (),
+    source: str = "",
+    release: str = "",
+) -> dict[str, Any]:
+    """Build one proteins-table row as a dict, with locations in canonical class order."""
+    locs = set(locations)
+    return {
+        "id": id,
+        "sequence": sequence,
+        "length": len(sequence),
+        "kingdom": kingdom,
+        "taxon_id": taxon_id,
+        "organism": organism,
+        "locations": [c for c in LOCATIONS if c in locs],
+        "membrane": bool(membrane),
+        "signals": sorted(
+            ({"type": s["type"], "start": int(s["start"]), "end": int(s["end"])} for s in signals),
+            key=lambda s: (s["start"], s["end"], s["type"]),
+        ),
+        "source": source,
+        "release": release,
+    }
+
+
+def validate_proteins(table: pa.Table) -> None:
+    """Raise InputError if the table breaks the proteins-table contract."""
+    missing = [f.name for f in PROTEINS_SCHEMA if f.name not in table.column_names]
+    if missing:
+        raise InputError(f"proteins table lacks column(s): {', '.join(missing)}")
+    ids = table.column("id").to_pylist()
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        dup = next(i for i in ids if i in seen or seen.add(i))
+        raise InputError(f"proteins table has duplicate id {dup!r}")
+    rows = table.select(["id", "sequence", "locations", "signals"]).to_pylist()
+    for row in rows:
+        if not row["sequence"]:
+            raise InputError(f"protein {row['id']}: empty sequence")
+        bad = set(row["locations"] or []) - set(LOCATIONS)
+        if bad:
+            raise InputError(f"protein {row['id']}: unknown location(s) {sorted(bad)}")
+        for sig in row["signals"] or []:
+            if sig["type"] not in SIGNALS:
+                raise InputError(f"protein {row['id']}: unknown signal type {sig['type']!r}")
+            if not 0 <= sig["start"] < sig["end"] <= len(row["sequence"]):
+                raise InputError(
+                    f"protein {row['id']}: signal {sig['type']} span "
+                    f"[{sig['start']}, {sig['end']}) outside sequence of length "
+                    f"{len(row['sequence'])}"
+                )
+
+
+def proteins_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Build and validate a proteins table from row dicts (see `protein_record`)."""
+    table = pa.Table.from_pylist(rows, schema=PROTEINS_SCHEMA)
+    validate_proteins(table)
+    return table
+
+
+def write_table(table: pa.Table, path: str | Path, metadata: dict[str, str] | None = None) -> None:
+    """Write a table to Parquet atomically, with optional key/value file metadata."""
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+        table = table.replace_schema_metadata(merged)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def _read(path: str | Path, what: str) -> pa.Table:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: {what} not found")
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: not a Parquet {what} ({exc})") from exc
+
+
+def read_proteins(path: str | Path) -> pa.Table:
+    """Read and validate a proteins table, cast to the canonical schema."""
+    table = _read(path, "proteins table")
+    validate_proteins(table)
+    return table.select(PROTEINS_SCHEMA.names).cast(PROTEINS_SCHEMA)
+
+
+def folds_table(ids: list[str], folds: list[int]) -> pa.Table:
+    """Build a folds table (fold -1 = removed to keep folds apart)."""
+    return pa.Table.from_arrays(
+        [pa.array(ids, pa.string()), pa.array(folds, pa.int16())], schema=FOLDS_SCHEMA
+    )
+
+
+def read_folds(path: str | Path) -> pa.Table:
+    """Read a folds table and check its columns and unique ids."""
+    table = _read(path, "folds table")
+    for name in FOLDS_SCHEMA.names:
+        if name not in table.column_names:
+            raise InputError(f"{path}: folds table lacks column {name!r}")
+    table = table.select(FOLDS_SCHEMA.names).cast(FOLDS_SCHEMA)
+    ids = table.column("id").to_pylist()
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{path}: folds table has duplicate ids")
+    return table
