@@ -1,0 +1,31 @@
+// Score the fold models: cross-validation (each fold model on its own test fold, with a folds
+// table) or an independent test set (the averaged ensemble, without one).
+process EVALUATE {
+    tag "${meta.id}"
+    label 'process_medium'
+
+    input:
+    path model, stageAs: 'model/*' // the fold<k> folders of one training run
+    tuple val(meta), path(data), path(folds), path(embeddings) // folds/embeddings may be []
+
+    output:
+    path "${meta.id}", emit: results
+    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    def folds_arg = folds ? "--folds ${folds}" : ''
+    def embeddings_arg = embeddings ? "--embeddings ${embeddings}" : ''
+    """
+    locflow evaluate --model model --data ${data} ${folds_arg} ${embeddings_arg} --out ${meta.id} ${args}
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}
+    echo '{}' > ${meta.id}/metrics.json
+    """
+}

@@ -1,0 +1,237 @@
+"""The model folder: `fold<k>/weights.safetensors` + `config.json`, `ensemble.json`, resume state.
+
+Loading never unpickles: weights are safetensors, the resume state is read with
+`torch.load(weights_only=True)`. Only trainable weights are stored: the whole model for `cnn`,
+the head alone for frozen embeddings, head + LoRA adapters for LoRA (the pretrained backbone is
+loaded again from the checkpoint named in config.json).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from locflow.files import InputError, atomic_path, write_json
+from locflow.model import OUTPUTS, BackboneEncoder, LocModel, make_batch
+
+FORMAT = "locflow-model/1"
+WEIGHTS = "weights.safetensors"
+CONFIG = "config.json"
+ENSEMBLE = "ensemble.json"
+RESUME = "resume.pt"
+
+
+def input_kind(config: dict[str, Any]) -> str:
+    """How a model takes its inputs: 'cnn' tokens, 'sequences' (LoRA) or 'features'."""
+    if config["backbone"] == "cnn":
+        return "cnn"
+    return "sequences" if config.get("lora") else "features"
+
+
+def build_model(config: dict[str, Any], device: torch.device | str = "cpu") -> LocModel:
+    """Build an untrained model from a fold config (loads the backbone for LoRA models)."""
+    encoder: torch.nn.Module | None = None
+    dim = config.get("dim")
+    kind = input_kind(config)
+    if kind == "cnn":
+        from locflow.cnn import DilatedResNet
+
+        cnn = config["cnn"]
+        encoder = DilatedResNet(
+            cnn["channels"], tuple(cnn["dilations"]), cnn["kernel"], cnn["dropout"]
+        )
+        dim = encoder.dim
+    elif kind == "sequences":
+        from locflow.backbones import add_lora, load_backbone
+
+        backbone = load_backbone(config["backbone"], config["checkpoint"], device, torch.float32)
+        add_lora(backbone, rank=int(config.get("lora_rank", 4)))
+        encoder = BackboneEncoder(backbone)
+        dim = backbone.dim
+    if dim is None:
+        raise InputError("model config lacks 'dim' (the embedding width)")
+    model = LocModel(
+        int(dim), pooling=config["pooling"], hidden=int(config["hidden"]), encoder=encoder
+    )
+    return model.to(device)
+
+
+def stored_state(model: LocModel) -> dict[str, torch.Tensor]:
+    """The weights worth storing: everything but a frozen pretrained transformer's own weights."""
+    state = model.state_dict()
+    if not isinstance(model.encoder, BackboneEncoder):
+        return state
+    return {k: v for k, v in state.items() if not k.startswith("encoder.") or "lora_" in k}
+
+
+def load_weights(model: LocModel, weights: dict[str, torch.Tensor]) -> None:
+    """Load stored weights; raise InputError if any stored or needed weight does not match."""
+    expected = set(stored_state(model))
+    missing = sorted(expected - set(weights))
+    unexpected = sorted(set(weights) - expected)
+    if missing or unexpected:
+        raise InputError(
+            f"weights do not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
+    model.load_state_dict(weights, strict=False)
+
+
+def save_fold(folder: str | Path, model: LocModel, config: dict[str, Any]) -> None:
+    """Write `weights.safetensors` and `config.json` (atomically; config last)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in stored_state(model).items()}
+    with atomic_path(folder / WEIGHTS) as tmp:
+        save_file(tensors, str(tmp), metadata={"format": FORMAT})
+    write_json(folder / CONFIG, {"format": FORMAT, **config})
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    """Read and check a fold's config.json."""
+    path = Path(folder) / CONFIG
+    if not path.exists():
+        raise InputError(f"{path}: model config not found")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg})") from exc
+    if config.get("format") != FORMAT:
+        raise InputError(f"{path}: not a {FORMAT} config (format {config.get('format')!r})")
+    return config
+
+
+def load_fold(
+    path: str | Path, device: torch.device | str = "cpu"
+) -> tuple[LocModel, dict[str, Any]]:
+    """Load one fold model (folder `fold<k>` or its weights file) in eval mode, with its config."""
+    folder = Path(path)
+    if folder.is_file():
+        folder = folder.parent
+    config = read_config(folder)
+    model = build_model(config, device)
+    try:
+        weights = load_file(str(folder / WEIGHTS), device=str(device))
+    except (OSError, FileNotFoundError) as exc:
+        raise InputError(f"{folder / WEIGHTS}: cannot read weights ({exc})") from exc
+    load_weights(model, weights)
+    model.eval()
+    return model, config
+
+
+def write_ensemble(model_dir: str | Path) -> dict[str, Any]:
+    """(Re)write `ensemble.json` listing every finished fold under `model_dir`."""
+    model_dir = Path(model_dir)
+    folds = []
+    for cfg_path in sorted(model_dir.glob("fold*/" + CONFIG)):
+        cfg = read_config(cfg_path.parent)
+        if (cfg_path.parent / WEIGHTS).exists():
+            folds.append(
+                {
+                    "fold": cfg["fold"],
+                    "path": cfg_path.parent.name,
+                    "backbone": cfg["backbone"],
+                    "validation_fold": cfg["validation_fold"],
+                }
+            )
+    folds.sort(key=lambda f: f["fold"])
+    ensemble = {
+        "format": FORMAT,
+        "folds": folds,
+        "backbones": sorted({f["backbone"] for f in folds}),
+        "outputs": list(OUTPUTS),
+    }
+    write_json(model_dir / ENSEMBLE, ensemble)
+    return ensemble
+
+
+def save_resume(folder: str | Path, state: dict[str, Any]) -> None:
+    """Write the training state after an epoch (atomic, so a kill leaves the previous one)."""
+    with atomic_path(Path(folder) / RESUME) as tmp:
+        torch.save(state, tmp)
+
+
+def load_resume(folder: str | Path) -> dict[str, Any] | None:
+    """Read the training state, or None when there is none; never unpickles arbitrary objects."""
+    path = Path(folder) / RESUME
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: say which, do not guess
+        raise InputError(
+            f"{path}: unreadable resume state ({exc}); delete it to start over"
+        ) from exc
+
+
+# --- inference ------------------------------------------------------------------------------
+
+
+@dataclass
+class Prediction:
+    """Per-protein outputs of one batch."""
+
+    probabilities: np.ndarray  # [B, 11]: 10 locations, then membrane
+    signals: np.ndarray  # [B, 9] signal-type probabilities
+    attention: list[np.ndarray]  # per protein, full length; residues clipped out get 0
+
+
+def predict_batch(
+    model: LocModel,
+    config: dict[str, Any],
+    sequences: list[str],
+    *,
+    embeddings: list[np.ndarray] | None = None,
+    backbone: Any = None,
+) -> Prediction:
+    """Run normalised sequences through one fold model, clipping them as in training.
+
+    Frozen-backbone models take `embeddings` (from an EmbeddingStore) or a loaded `backbone`
+    (from `locflow.backbones.load_backbone`, shared by the five folds).
+    """
+    device = next(model.parameters()).device
+    kind = input_kind(config)
+    half = config.get("clip_half")
+    if kind == "features" and embeddings is None:
+        if backbone is None:
+            raise ValueError("a frozen-backbone model needs embeddings or a loaded backbone")
+        kind = "sequences"
+    batch = make_batch(kind, sequences, half=half, features=embeddings).to(device)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    with torch.inference_mode(), autocast:
+        inputs, mask = batch.inputs, batch.mask
+        if kind == "sequences" and model.encoder is None:
+            inputs, mask = backbone.forward(inputs)
+            mask = mask.bool()
+        out = model(inputs, mask)
+        probs = torch.sigmoid(out.logits.float()).cpu().numpy()
+        sig = torch.sigmoid(out.signal_logits.float()).cpu().numpy()
+        att = out.attention.float().cpu().numpy()
+    attention = []
+    for i, (seq, keep) in enumerate(zip(sequences, batch.keep, strict=True)):
+        full = np.zeros(len(seq), dtype=np.float32)
+        full[keep] = att[i, : len(keep)]
+        attention.append(full)
+    return Prediction(probs, sig, attention)
+
+
+__all__ = [
+    "FORMAT",
+    "Prediction",
+    "build_model",
+    "input_kind",
+    "load_fold",
+    "load_resume",
+    "load_weights",
+    "predict_batch",
+    "read_config",
+    "save_fold",
+    "save_resume",
+    "stored_state",
+    "write_ensemble",
+]

