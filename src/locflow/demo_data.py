@@ -42,7 +42,7 @@ BACKGROUND: dict[str, float] = {
 }  # fmt: skip
 
 # Weighted residue pools for the planted signal regions (letters repeated = more likely).
-_HYDROPHOBIC = "LLLLLLLLAAAVVVIIFFMWC"
+_HYDROPHOBIC = "LLLLLLLLLAAAVVVIIIFFMC"
 _TM_CORE = "LLLLLLIIIIVVVVFFFAAAGMWC"
 _AMPHIPATHIC_POLAR = "RRRRSSSAAKGTQ"
 _AMPHIPATHIC_APOLAR = "LLLLAAFIVW"
@@ -412,7 +412,12 @@ class _Residues:
         r = self.rng
         n = r.randint(22, 42)
         body = [
-            r.choice(_AMPHIPATHIC_APOLAR) if i % 7 in (0, 3, 4) else r.choice(_AMPHIPATHIC_POLAR)
+            # One face of the helix hydrophobic, the other charged: an Arg in every turn pair.
+            r.choice(_AMPHIPATHIC_APOLAR)
+            if i % 7 in (0, 3, 4)
+            else "R"
+            if i % 7 == 1
+            else r.choice(_AMPHIPATHIC_POLAR)
             for i in range(n - 4)
         ]
         return "M" + "".join(body[1:]) + "R" + r.choice("SARG") + r.choice("FYL") + r.choice("SA")

@@ -354,8 +354,13 @@ def _fetch_release(
                 fetched = client.download(url, archive, progress=progress)
                 break
             except DownloadError as exc:
-                if exc.status != 404 or url == urls[-1]:
+                if exc.status != 404:
                     raise
+                if url == urls[-1]:
+                    raise DownloadError(
+                        f"UniProt release {release}: no Swiss-Prot archive at {' nor '.join(urls)}",
+                        404,
+                    ) from exc
                 log.info("%s: not found; trying %s", url, urls[-1])
         modified = fetched.headers.get("last-modified")
         origin = {"archive": archive.name, "url": fetched.url, "last_modified": modified}

@@ -259,7 +259,7 @@ def _run_epoch(
             optimizer.step()
         n = len(idx)
         count += n
-        sums["loss"] += float(loss) * n
+        sums["loss"] += float(loss.detach()) * n
         for key, value in parts.items():
             sums[key] += value * n
         if progress is not None:

@@ -211,11 +211,11 @@ def test_module_calls_an_existing_locflow_command(module: Path) -> None:
     )
     command = commands[command_name]
     problems = check_options(str(module.relative_to(ROOT)), command_name, script, command)
-    # Required options must be on the command line itself, not only in optional fragments.
+    # Required options: on the command line or in a fragment the script always builds.
     line = " ".join(words)
     for param in command.params:
         if is_option(param) and param.required:
-            if not any(opt in line for opt in param.opts):
+            if not any(re.search(rf"{opt}(?![\w-])", script) for opt in param.opts):
                 problems.append(f"{module}: required option {param.opts[0]} missing")
     # Enough positional words for the required arguments ($args fragments are options).
     accepted = options_of(command)

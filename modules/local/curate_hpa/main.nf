@@ -5,10 +5,11 @@ process CURATE_HPA {
 
     input:
     path locations                           // subcellular_location.tsv[.gz]
-    path uniprot, stageAs: 'uniprot/*'       // UniProt entries that carry the sequences
+    path uniprot, arity: '1..*', stageAs: 'uniprot/*' // UniProt entries with the sequences
 
     output:
-    path 'hpa.parquet', emit: proteins
+    path 'hpa.parquet',      emit: proteins
+    path 'hpa_funnel.json',  emit: funnel
     tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
 
     when:
@@ -16,12 +17,14 @@ process CURATE_HPA {
 
     script:
     def args = task.ext.args ?: ''
+    def uniprot_args = uniprot.collect { f -> "--uniprot ${f}" }.join(' ')
     """
-    locflow curate-hpa --locations ${locations} --uniprot ${uniprot} --out hpa.parquet ${args}
+    locflow curate-hpa --locations ${locations} ${uniprot_args} --out hpa.parquet --funnel hpa_funnel.json ${args}
     """
 
     stub:
     """
     touch hpa.parquet
+    echo '{}' > hpa_funnel.json
     """
 }

@@ -4,7 +4,7 @@ process CURATE_SWISSPROT {
     label 'process_medium'
 
     input:
-    path entries, stageAs: 'entries/*' // flat text (.dat/.txt, gzipped or not) or REST JSON
+    path entries, arity: '1..*', stageAs: 'entries/*' // flat text (.dat/.txt, gzipped or not) or REST JSON
 
     output:
     path 'proteins.parquet', emit: proteins

@@ -5,10 +5,10 @@ process FETCH_HPA {
     label 'process_network'
 
     input:
-    val version // HPA version, e.g. '24'; empty for the current one
+    val version // HPA version, e.g. '23'; empty for locflow's default
 
     output:
-    path 'hpa/subcellular_location.tsv*', emit: locations
+    path 'hpa/subcellular_location.tsv', emit: locations
     tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
 
     when:
@@ -24,6 +24,6 @@ process FETCH_HPA {
     stub:
     """
     mkdir -p hpa
-    touch hpa/subcellular_location.tsv.gz
+    touch hpa/subcellular_location.tsv
     """
 }

@@ -6,11 +6,12 @@ process FETCH_UNIPROT {
     label 'process_network'
 
     input:
-    val release // e.g. '2025_04'; empty to use the query (or the current release)
-    val query   // REST query; used only when no release is given
+    val release // pinned release, e.g. '2025_04'; empty to use the REST query
+    val query   // REST query; empty for locflow's default (reviewed, eukaryotic, experimental)
 
     output:
-    path 'uniprot/*', emit: entries
+    path 'uniprot/uniprot.*.gz', emit: entries // flat text (release, default) or REST JSON
+    path 'uniprot/fetch.json',   emit: record  // what was fetched: release, query, checksums
     tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
 
     when:
@@ -26,6 +27,7 @@ process FETCH_UNIPROT {
     stub:
     """
     mkdir -p uniprot
-    touch uniprot/uniprot_sprot.dat.gz
+    echo | gzip > uniprot/uniprot.dat.gz
+    echo '{}' > uniprot/fetch.json
     """
 }

@@ -1,10 +1,12 @@
-// The small embedded demo data set (UniProt entries and HPA table) used by the test profile.
+// The seeded synthetic demo data (UniProt entries, HPA table, FASTA) of the test profile.
 process MAKE_DEMO_DATA {
     label 'process_single'
 
     output:
-    path 'demo/*.dat',                     emit: uniprot
-    path 'demo/subcellular_location.tsv*', emit: hpa
+    path 'demo/uniprot_sprot.dat',         emit: uniprot
+    path 'demo/subcellular_location.tsv',  emit: hpa
+    path 'demo/proteome.fasta',            emit: fasta
+    path 'demo/{truth.tsv,manifest.json}', emit: truth // what was planted, for checks
     tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
 
     when:
@@ -19,6 +21,7 @@ process MAKE_DEMO_DATA {
     stub:
     """
     mkdir -p demo
-    touch demo/uniprot.dat demo/subcellular_location.tsv
+    touch demo/uniprot_sprot.dat demo/subcellular_location.tsv demo/proteome.fasta
+    touch demo/truth.tsv demo/manifest.json
     """
 }
