@@ -179,7 +179,7 @@ def test_planted_signals_sit_where_the_feature_lines_say(
             seen["PTS"] += 1
         for start, end in _spans(rec, "MOTIF", "Prevents secretion from ER"):
             assert end == len(seq) and seq[start:end] in ("KDEL", "HDEL")
-            assert _spans(rec, "SIGNAL"), rec.entry_name
+            assert _spans(rec, "SIGNAL") or "Fragment" in rec.description, rec.entry_name
             seen["ER"] += 1
         for start, end in _spans(rec, "MOTIF", "nuclear localization signal"):
             motif = seq[start:end]
@@ -231,8 +231,10 @@ def test_hpa_table_has_real_columns_and_agrees_with_planted_signals(
     }  # fmt: skip
     checked = 0
     for gene, name, reliability, main, *_ in rows:
-        if reliability in ("Enhanced", "Supported") and gene in by_gene:
-            rec = by_gene[gene]
+        rec = by_gene.get(gene)
+        # Fragments and <= 40-residue peptides may have lost their signal peptide.
+        whole = rec and "Fragment" not in rec.description and len(rec.sequence) > 40
+        if reliability in ("Enhanced", "Supported") and whole:
             assert rec.gene_name[0]["Name"] == name
             for loc in main.split(";"):
                 if loc in required:
