@@ -108,6 +108,8 @@ def test_attach_signals_checks_sequence(tmp_path: Path) -> None:
         "proteins_with_signals": 1,
     }
     assert table.column("signals").to_pylist()[0] == [{"type": "SP", "start": 0, "end": 2}]
+    # P2 is in the signal set with another sequence, so it stays "never annotated" (null).
+    assert table.column("signals").to_pylist()[1] is None
     sig.write_text("ACC,AnnotEncoded,Kingdom,Sequence,Types\nP1,110,Metazoa,MKVLAAG,SP\n")
     with pytest.raises(InputError, match="P1: AnnotEncoded has 3 digits for a sequence of 7"):
         read_signals(sig)

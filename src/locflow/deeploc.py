@@ -183,7 +183,8 @@ def read_deeploc(path: str | Path, *, release: str = DEFAULT_RELEASE) -> DeepLoc
             pa.repeat("", n),
             _locations_array(labels),
             pa.array(membrane, pa.bool_()),
-            pa.array([[]] * n, pa.list_(SIGNAL_TYPE)),
+            # null = never annotated for signals (not the same as "annotated: none")
+            pa.nulls(n, pa.list_(SIGNAL_TYPE)),
             pa.repeat(SOURCE, n),
             pa.repeat(release, n),
         ],

@@ -42,11 +42,15 @@ def protein_record(
     taxon_id: int | None = None,
     organism: str = "",
     membrane: bool = False,
-    signals: Iterable[dict[str, Any]] = (),
+    signals: Iterable[dict[str, Any]] | None = (),
     source: str = "",
     release: str = "",
 ) -> dict[str, Any]:
-    """Build one proteins-table row as a dict, with locations in canonical class order."""
+    """Build one proteins-table row as a dict, with locations in canonical class order.
+
+    `signals=None` means the protein was never annotated for sorting signals (e.g. DeepLoc
+    proteins outside its sorting-signal set); `[]` means annotated, with none found.
+    """
     locs = set(locations)
     return {
         "id": id,
@@ -57,7 +61,9 @@ def protein_record(
         "organism": organism,
         "locations": [c for c in LOCATIONS if c in locs],
         "membrane": bool(membrane),
-        "signals": sorted(
+        "signals": None
+        if signals is None
+        else sorted(
             ({"type": s["type"], "start": int(s["start"]), "end": int(s["end"])} for s in signals),
             key=lambda s: (s["start"], s["end"], s["type"]),
         ),
