@@ -240,7 +240,7 @@ def fetch_hpa_cmd(
 @app.command("make-demo-data")
 def make_demo_data_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the demo files into.")],
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, byte-identical files.")] = 0,
     proteins: Annotated[
         int,
         typer.Option(min=20, help="Labelled proteins that pass curation (decoys come on top)."),
@@ -258,6 +258,65 @@ def make_demo_data_cmd(
         f"wrote {uniprot['entries']} UniProt entries ({uniprot['kept']} curatable), "
         f"{manifest['hpa']['rows']} HPA genes, {manifest['proteome']['records']} FASTA records "
         f"-> {out}"
+    )
+
+
+@app.command("train")
+def train_cmd(
+    proteins: Annotated[Path, typer.Argument(help="Proteins table (Parquet).")],
+    folds: Annotated[Path, typer.Argument(help="Folds table (Parquet).")],
+    fold: Annotated[int, typer.Option("--fold", help="Test fold K (never read in training).")],
+    backbone: Annotated[
+        str, typer.Option("--backbone", help="cnn (no pretrained weights), esm2, esm1b or prott5.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Model folder; writes <out>/fold<K>/.")],
+    embeddings: Annotated[
+        Path | None,
+        typer.Option(help="Embeddings HDF5 from `locflow embed`, for frozen backbones."),
+    ] = None,
+    checkpoint: Annotated[
+        str | None, typer.Option(help="Local folder (or hub id) of the pretrained backbone.")
+    ] = None,
+    lora: Annotated[
+        bool, typer.Option("--lora", help="Fine-tune the backbone with LoRA adapters (rank 4).")
+    ] = False,
+    pooling: Annotated[
+        str, typer.Option(help="attention (DeepLoc 2.0) or mean (baseline).")
+    ] = "attention",
+    validation_fold: Annotated[
+        int | None, typer.Option(help="Validation fold; default (K + 1) mod k.")
+    ] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs (early stopping).")] = 14,
+    tokens_per_batch: Annotated[
+        int, typer.Option(min=1, help="Padded residues per batch (length-sorted batches).")
+    ] = 16384,
+    seed: Annotated[int, typer.Option(help="Random seed (initialisation, order, dropout).")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Train one cross-validation fold; rerun to resume after a kill or to add epochs."""
+    from locflow.train import TrainSettings, train_fold
+
+    if pooling not in ("attention", "mean"):
+        raise InputError(f"--pooling must be attention or mean, not {pooling!r}")
+    settings = TrainSettings(
+        fold=fold,
+        backbone=backbone,
+        validation_fold=validation_fold,
+        embeddings=str(embeddings) if embeddings else None,
+        checkpoint=checkpoint,
+        lora=lora,
+        pooling=pooling,
+        epochs=epochs,
+        tokens_per_batch=tokens_per_batch,
+        seed=seed,
+        device=device,
+    )
+    config = train_fold(proteins, folds, out, settings, show_progress=True)
+    mcc = [m for m in config["validation"]["mcc"].values() if m is not None]
+    done(
+        f"fold {fold}: {config['training']['epochs_run']} epochs, validation fold "
+        f"{config['validation_fold']} mean MCC {sum(mcc) / max(len(mcc), 1):.3f} "
+        f"-> {out / f'fold{fold}'}"
     )
 
 

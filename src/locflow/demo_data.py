@@ -32,7 +32,7 @@ from Bio.SeqUtils.CheckSum import crc64
 
 from locflow import __version__
 from locflow.classes import LOCATIONS, SIGNALS
-from locflow.files import write_json, write_text
+from locflow.files import InputError, write_json, write_text
 
 # UniProtKB/Swiss-Prot amino-acid composition (release statistics, percent).
 BACKGROUND: dict[str, float] = {
@@ -74,93 +74,39 @@ class Organism:
     proteome: str
 
 
-def _lineage(text: str) -> tuple[str, ...]:
-    return tuple(text.split("; "))
+# code | OS line | taxon | kingdom | reference proteome | lineage (OC lines), as in UniProt.
+_ORGANISM_TABLE = """\
+HUMAN|Homo sapiens (Human).|9606|Animalia|UP000005640|Eukaryota; Metazoa; Chordata; Craniata; \
+Vertebrata; Euteleostomi; Mammalia; Eutheria; Euarchontoglires; Primates; Haplorrhini; \
+Catarrhini; Hominidae; Homo
+MOUSE|Mus musculus (Mouse).|10090|Animalia|UP000000589|Eukaryota; Metazoa; Chordata; Craniata; \
+Vertebrata; Euteleostomi; Mammalia; Eutheria; Euarchontoglires; Glires; Rodentia; Myomorpha; \
+Muroidea; Muridae; Murinae; Mus; Mus
+YEAST|Saccharomyces cerevisiae (strain ATCC 204508 / S288c) (Baker's yeast).|559292|Fungi|\
+UP000002311|Eukaryota; Fungi; Dikarya; Ascomycota; Saccharomycotina; Saccharomycetes; \
+Saccharomycetales; Saccharomycetaceae; Saccharomyces
+ARATH|Arabidopsis thaliana (Mouse-ear cress).|3702|Viridiplantae|UP000006548|Eukaryota; \
+Viridiplantae; Streptophyta; Embryophyta; Tracheophyta; Spermatophyta; Magnoliopsida; \
+eudicotyledons; Gunneridae; Pentapetalae; rosids; malvids; Brassicales; Brassicaceae; \
+Camelineae; Arabidopsis
+DICDI|Dictyostelium discoideum (Social amoeba).|44689|Other|UP000002195|Eukaryota; Amoebozoa; \
+Evosea; Eumycetozoa; Dictyostelia; Dictyosteliales; Dictyosteliaceae; Dictyostelium
+ECOLI|Escherichia coli (strain K12).|83333|Bacteria|UP000000625|Bacteria; Pseudomonadati; \
+Pseudomonadota; Gammaproteobacteria; Enterobacterales; Enterobacteriaceae; Escherichia
+BACSU|Bacillus subtilis (strain 168).|224308|Bacteria|UP000001570|Bacteria; Bacillati; \
+Bacillota; Bacilli; Bacillales; Bacillaceae; Bacillus
+"""
 
 
-ORGANISMS: dict[str, Organism] = {
-    o.code: o
-    for o in (
-        Organism(
-            "HUMAN",
-            "Homo sapiens (Human).",
-            9606,
-            _lineage(
-                "Eukaryota; Metazoa; Chordata; Craniata; Vertebrata; Euteleostomi; "
-                "Mammalia; Eutheria; Euarchontoglires; Primates; Haplorrhini; "
-                "Catarrhini; Hominidae; Homo"
-            ),
-            "Animalia",
-            "UP000005640",
-        ),
-        Organism(
-            "MOUSE",
-            "Mus musculus (Mouse).",
-            10090,
-            _lineage(
-                "Eukaryota; Metazoa; Chordata; Craniata; Vertebrata; Euteleostomi; "
-                "Mammalia; Eutheria; Euarchontoglires; Glires; Rodentia; Myomorpha; "
-                "Muroidea; Muridae; Murinae; Mus; Mus"
-            ),
-            "Animalia",
-            "UP000000589",
-        ),
-        Organism(
-            "YEAST",
-            "Saccharomyces cerevisiae (strain ATCC 204508 / S288c) (Baker's yeast).",
-            559292,
-            _lineage(
-                "Eukaryota; Fungi; Dikarya; Ascomycota; Saccharomycotina; "
-                "Saccharomycetes; Saccharomycetales; Saccharomycetaceae; Saccharomyces"
-            ),
-            "Fungi",
-            "UP000002311",
-        ),
-        Organism(
-            "ARATH",
-            "Arabidopsis thaliana (Mouse-ear cress).",
-            3702,
-            _lineage(
-                "Eukaryota; Viridiplantae; Streptophyta; Embryophyta; Tracheophyta; "
-                "Spermatophyta; Magnoliopsida; eudicotyledons; Gunneridae; "
-                "Pentapetalae; rosids; malvids; Brassicales; Brassicaceae; Camelineae; "
-                "Arabidopsis"
-            ),
-            "Viridiplantae",
-            "UP000006548",
-        ),
-        Organism(
-            "DICDI",
-            "Dictyostelium discoideum (Social amoeba).",
-            44689,
-            _lineage(
-                "Eukaryota; Amoebozoa; Evosea; Eumycetozoa; Dictyostelia; "
-                "Dictyosteliales; Dictyosteliaceae; Dictyostelium"
-            ),
-            "Other",
-            "UP000002195",
-        ),
-        Organism(
-            "ECOLI",
-            "Escherichia coli (strain K12).",
-            83333,
-            _lineage(
-                "Bacteria; Pseudomonadati; Pseudomonadota; Gammaproteobacteria; "
-                "Enterobacterales; Enterobacteriaceae; Escherichia"
-            ),
-            "Bacteria",
-            "UP000000625",
-        ),
-        Organism(
-            "BACSU",
-            "Bacillus subtilis (strain 168).",
-            224308,
-            _lineage("Bacteria; Bacillati; Bacillota; Bacilli; Bacillales; Bacillaceae; Bacillus"),
-            "Bacteria",
-            "UP000001570",
-        ),
-    )
-}
+def _organisms(table: str) -> dict[str, Organism]:
+    out = {}
+    for line in table.splitlines():
+        code, name, taxon, kingdom, proteome, lineage = line.split("|")
+        out[code] = Organism(code, name, int(taxon), tuple(lineage.split("; ")), kingdom, proteome)
+    return out
+
+
+ORGANISMS = _organisms(_ORGANISM_TABLE)
 
 EUKARYOTES = ("HUMAN", "MOUSE", "YEAST", "ARATH", "DICDI")
 _EUKARYOTE_WEIGHTS = (0.10, 0.24, 0.25, 0.33, 0.08)
@@ -542,41 +488,29 @@ def _design(cat: str, org: Organism, body: str, res: _Residues) -> tuple[str, li
     animal = org.kingdom == "Animalia" or org.code == "DICDI"
     mature = None  # 1-based start of the mature chain
     end_trim = 0  # residues after the chain (GPI propeptide)
-    if cat in ("secreted", "er_lumen", "cell_membrane_tm", "cell_membrane_gpi"):
+    if cat in ("secreted", "er_lumen", "cell_membrane_tm", "cell_membrane_gpi", "lysosome_vacuole"):
         b.add(res.signal_peptide(), "SIGNAL", signal="SP")
         mature = b.length + 1
     if cat == "secreted":
         b.add(body)
     elif cat == "er_lumen":
         b.add(body)
-        motif = "KDEL" if animal else "HDEL"
-        b.add(motif, "MOTIF", "Prevents secretion from ER")
+        b.add("KDEL" if animal else "HDEL", "MOTIF", "Prevents secretion from ER")
     elif cat == "cell_membrane_tm" or (cat == "lysosome_vacuole" and animal):
-        if cat == "lysosome_vacuole":
-            b.add(res.signal_peptide(), "SIGNAL", signal="SP")
-            mature = b.length + 1
-        outside, tail = body[: max(30, len(body) - r.randint(25, 60))], ""
-        tail = body[len(outside) :]
-        ecto = b.add(outside)
-        tm = b.add(res.helix(), "TRANSMEM", "Helical", signal="TM")
-        if cat == "lysosome_vacuole":
-            cyto = b.add(res.basic(3) + tail[:6])
-            motif = b.add(
-                "GY" + res.pool("QTNE", 2) + r.choice("ILVF"), "MOTIF", "Lysosomal targeting motif"
-            )
-            cyto = (cyto[0], motif[1])
-        else:
-            cyto = b.add(res.basic(3) + tail)
-        b.feature(
-            "TOPO_DOM",
-            ecto[0],
-            ecto[1],
-            "Lumenal" if cat != "cell_membrane_tm" else "Extracellular",
-        )
-        b.feature("TOPO_DOM", cyto[0], cyto[1], "Cytoplasmic")
-        del tm
+        # Type I: signal peptide, lumenal/extracellular domain, stop-transfer helix, tail.
+        ecto_len = max(30, len(body) - r.randint(25, 60))
+        ecto = b.add(body[:ecto_len])
+        b.add(res.helix(), "TRANSMEM", "Helical", signal="TM")
+        if cat == "cell_membrane_tm":
+            cyto = b.add(res.basic(3) + body[ecto_len:])
+        else:  # a short tail ending in the GYxxPhi tyrosine motif that sorts to lysosomes
+            start = b.add(res.basic(3) + body[ecto_len : ecto_len + 6])[0]
+            motif = "GY" + res.pool("QTNE", 2) + r.choice("ILVF")
+            cyto = (start, b.add(motif, "MOTIF", "Lysosomal targeting motif")[1])
+        outside = "Extracellular" if cat == "cell_membrane_tm" else "Lumenal"
+        b.feature("TOPO_DOM", *ecto, outside)
+        b.feature("TOPO_DOM", *cyto, "Cytoplasmic")
     elif cat == "lysosome_vacuole":
-        b.add(res.signal_peptide(), "SIGNAL", signal="SP")
         # Vacuolar sorting determinant in an N-terminal propeptide: QRPL (yeast CPY) or NPIR.
         pro_start = b.length + 1
         b.add(res.pool(_POLAR_SPACER, r.randint(3, 8)))
@@ -1364,7 +1298,7 @@ def make_demo_data(
 ) -> dict[str, Any]:
     """Write the demo world into `out`; return the manifest (also written as manifest.json)."""
     if proteins < 20:
-        raise ValueError("make-demo-data needs at least 20 proteins")
+        raise InputError(f"make-demo-data: --proteins must be at least 20, got {proteins}")
     out = Path(out)
     world = _World(seed)
     kept = _kept(world, proteins)

@@ -21,6 +21,8 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from locflow.files import InputError
 
@@ -90,10 +92,21 @@ class Alignments:
 
     query: np.ndarray
     target: np.ndarray
-    nident: np.ndarray
+    seqid: np.ndarray  # MMseqs2's identity over the shorter length, printed to 3 decimals
     qlen: np.ndarray
     tlen: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def nident(self) -> np.ndarray:
+        """Identical aligned residues, recovered from the 3-decimal identity MMseqs2 stores.
+
+        Exact while the shorter sequence has fewer than 1,000 residues; beyond that several
+        counts round to the same value and the largest is taken, so that a pair at the
+        threshold is never silently dropped.
+        """
+        shorter = np.minimum(self.qlen, self.tlen)
+        return np.floor((self.seqid + 0.0005) * shorter + 1e-6).astype(np.int64)
 
     @property
     def identity(self) -> np.ndarray:
@@ -156,7 +169,7 @@ def align(
     targets = queries if targets is None else targets
     if not queries or not targets:
         empty = np.zeros(0, dtype=np.int64)
-        return Alignments(empty, empty, empty, empty, empty)
+        return Alignments(empty, empty, np.zeros(0), empty, empty)
     if options.tmp_dir is not None:
         Path(options.tmp_dir).mkdir(parents=True, exist_ok=True)
     threads = ["--threads", str(max(1, options.threads))]
@@ -190,10 +203,10 @@ def align(
             if options.memory:
                 args += ["--split-memory-limit", options.memory]
             seconds["prefilter"] = _run(binary, args, "prefilter", work)
-        # MMseqs2 filters on its own identity (shorter-length mode) only as a speed-up: a small
-        # margin below the requested floor keeps pairs its rounding might drop; the caller
-        # applies the exact cut-off on nident / min(qlen, tlen).
-        min_id = max(0.0, settings.min_identity - 0.02)
+        # `--seq-id-mode 1` makes MMseqs2's identity nident / min(qlen, tlen) (its `nident`
+        # column is re-derived from a rounded identity and the alignment length, so it is not
+        # used). The floor is lowered by MMseqs2's rounding step so no candidate is lost.
+        min_id = max(0.0, settings.min_identity - 0.001)
         seconds["align"] = _run(
             binary,
             [
@@ -207,25 +220,32 @@ def align(
             binary,
             [
                 "convertalis", str(work / "qdb"), str(tdb), str(work / "aln"),
-                str(work / "aln.tsv"), "--format-output", "query,target,nident,qlen,tlen",
+                str(work / "aln.tsv"), "--format-output", "query,target,fident,qlen,tlen",
                 *threads,
             ],
             "convertalis", work,
         )  # fmt: skip
         cols = _read_tsv(work / "aln.tsv")
-    query, target, nident, qlen, tlen = cols
     if same:
-        keep = query != target
-        query, target, nident, qlen, tlen = (c[keep] for c in (query, target, nident, qlen, tlen))
-    return Alignments(query, target, nident, qlen, tlen, seconds)
+        keep = cols[0] != cols[1]
+        cols = tuple(c[keep] for c in cols)
+    return Alignments(*cols, seconds=seconds)
 
 
 def _read_tsv(path: Path) -> tuple[np.ndarray, ...]:
-    """Read the integer columns MMseqs2 wrote."""
+    """Read query, target, identity, qlen, tlen as MMseqs2 wrote them."""
     if path.stat().st_size == 0:
         return tuple(np.zeros(0, dtype=np.int64) for _ in range(5))
-    data = np.loadtxt(path, dtype=np.int64, delimiter="\t", ndmin=2)
-    return tuple(data[:, i] for i in range(5))
+    names = ["query", "target", "seqid", "qlen", "tlen"]
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=names),
+        parse_options=pacsv.ParseOptions(delimiter="\t"),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.float64() if n == "seqid" else pa.int64() for n in names}
+        ),
+    )
+    return tuple(table.column(n).to_numpy() for n in names)
 
 
 def homolog_pairs(

@@ -170,6 +170,8 @@ def nextflow_files(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
         rel = path.relative_to(root).parts
         if any(p.startswith(".") for p in rel[:-1]) or any(p in exclude for p in rel[:-1]):
             continue
+        if path.name == "nf-test.config":  # nf-test's own settings, not a Nextflow config
+            continue
         files.append(path)
     return files
 
@@ -218,8 +220,12 @@ def check(
         server.close()
         registry.shutdown()
     diagnostics = [
-        Diagnostic(Path(uri.removeprefix("file://")), d["range"]["start"]["line"] + 1,
-                   d.get("severity", ERROR), d["message"])
+        Diagnostic(
+            Path(uri.removeprefix("file://")),
+            d["range"]["start"]["line"] + 1,
+            d.get("severity", ERROR),
+            d["message"],
+        )
         for uri, items in sorted(latest.items())
         for d in items
     ]
@@ -237,6 +243,8 @@ def _collect(
         try:
             msg = server.messages.get(timeout=0.2)
         except queue.Empty:
+            msg = None
+        if msg is None:
             if uris <= latest.keys() and time.monotonic() - last_message > quiet:
                 return latest
             if server.proc.poll() is not None:

@@ -212,7 +212,6 @@ def test_module_calls_an_existing_locflow_command(module: Path) -> None:
     command = commands[command_name]
     problems = check_options(str(module.relative_to(ROOT)), command_name, script, command)
     # Required options: on the command line or in a fragment the script always builds.
-    line = " ".join(words)
     for param in command.params:
         if is_option(param) and param.required:
             if not any(re.search(rf"{opt}(?![\w-])", script) for opt in param.opts):
@@ -305,3 +304,60 @@ def test_profiles_and_included_configs_exist() -> None:
     assert PROFILES <= defined, f"missing profiles: {sorted(PROFILES - defined)}"
     for included in re.findall(r"includeConfig\s+'([^']+)'", text):
         assert (ROOT / included).is_file(), f"nextflow.config includes missing {included}"
+
+
+# --- nf-test files, environments and containers ----------------------------------------------
+
+
+def test_nf_test_files_point_at_existing_scripts_and_processes() -> None:
+    tests = sorted(ROOT.glob("tests/**/*.nf.test"))
+    assert (ROOT / "tests" / "main.nf.test") in tests and len(tests) >= 3
+    for test in tests:
+        text = test.read_text()
+        where = test.relative_to(ROOT)
+        for script in re.findall(r'script\s+"([^"]+)"', text):
+            assert (test.parent / script).is_file(), f"{where}: no script {script}"
+        # the process under test, and each process run in setup, is defined in its script
+        pairs = re.findall(r'run\("(\w+)"\)\s*\{\s*script\s+"([^"]+)"', text)
+        if "nextflow_process" in text:
+            top = re.search(r'^    script\s+"([^"]+)"\s*^    process\s+"(\w+)"', text, re.M)
+            assert top, f"{where}: no script/process"
+            pairs.append((top.group(2), top.group(1)))
+        for name, script in pairs:
+            defined = processes((test.parent / script).read_text())
+            assert name in defined, f"{where}: {script} defines no process {name}"
+
+
+def pins(lines: list[str]) -> dict[str, str]:
+    """`name==version` requirement lines -> {name: version}."""
+    found = {}
+    for line in lines:
+        match = re.fullmatch(r"\s*-?\s*([A-Za-z0-9_.-]+)==([\w.+-]+)\s*", line)
+        if match:
+            found[match.group(1).lower()] = match.group(2)
+    return found
+
+
+def test_environments_and_containers_are_pinned_alike() -> None:
+    """Every runtime dependency is pinned once, in containers/constraints.txt; the conda
+    environments pin the same versions; the images pin their base and MMseqs2."""
+    constraints = pins((ROOT / "containers" / "constraints.txt").read_text().splitlines())
+    project = (ROOT / "pyproject.toml").read_text()
+    deps = re.search(r"^dependencies = \[(.*?)\]", project, re.M | re.S).group(1)
+    names = {
+        re.match(r'\s*"([A-Za-z0-9_.-]+)', d).group(1).lower() for d in deps.split(",") if '"' in d
+    }
+    assert names - {"torch"} <= set(constraints), (
+        f"unpinned: {sorted(names - {'torch'} - set(constraints))}"
+    )
+    for env in ("locflow.yml", "locflow-gpu.yml"):
+        lines = (ROOT / "envs" / env).read_text().splitlines()
+        env_pins = pins(lines)
+        assert {k: env_pins.get(k) for k in constraints} == constraints, env
+        assert "torch" in env_pins
+        assert any(re.fullmatch(r"\s*- mmseqs2=\S+", line) for line in lines), f"{env}: mmseqs2"
+    for image in ("Dockerfile", "Dockerfile.gpu"):
+        text = (ROOT / "containers" / image).read_text()
+        assert re.search(r"^FROM \S+:\d[\w.-]*", text, re.M), f"{image}: unpinned base image"
+        assert re.search(r"mmseqs2=\S+", text), f"{image}: unpinned MMseqs2"
+        assert "constraints.txt" in text and "TORCH_VERSION=" in text

@@ -1,0 +1,181 @@
+"""Cross-validation and independent-test evaluation of a model folder (DESIGN.md section 6).
+
+- Cross-validation (a folds table is given): each fold model predicts its own test fold, with
+  its own thresholds; metrics are computed per fold and summarised as mean ± std over folds
+  (sample standard deviation), and also pooled over all test folds.
+- Independent test (no folds table): every protein is predicted by all fold models; their
+  probabilities are averaged and the thresholds are the mean of the fold thresholds (the same
+  ensemble rule as `locflow predict`); metrics are over the classes present in the test set.
+
+The output folder gets ``metrics.json`` (+ ``metrics.tsv``), ``predictions.parquet`` (the
+predictions table of locflow.predict plus ``fold``, ``sequence`` and the truth:
+``true_locations``, ``true_membrane``, ``true_signals`` spans) and ``attention.h5``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from locflow.classes import LOCATIONS, SIGNALS
+from locflow.files import InputError, atomic_path
+from locflow.metrics import label_matrix, score_arrays, signal_types, summarize, write_metrics
+from locflow.predict import (
+    DEFAULT_TOKENS_PER_BATCH,
+    PROBABILITY_COLUMNS,
+    AttentionWriter,
+    Ensemble,
+    EnsembleOutput,
+    load_ensemble,
+    predictions_table,
+)
+from locflow.sequences import FastaRecord
+from locflow.tables import SIGNAL_TYPE, read_folds, read_proteins
+
+log = logging.getLogger(__name__)
+
+
+def predict_proteins(
+    ensemble: Ensemble, rows: list[dict[str, Any]], tokens_per_batch: int
+) -> tuple[pa.Table, EnsembleOutput]:
+    """Predict proteins-table rows; return the predictions table with truth columns added."""
+    records = [FastaRecord(r["id"], "", r["sequence"], "ok") for r in rows]
+    out = ensemble.predict([r["sequence"] for r in rows], tokens_per_batch)
+    table = predictions_table(records, list(range(len(rows))), ensemble, out, range(len(rows)))
+    extra = {
+        "sequence": pa.array([r["sequence"] for r in rows], pa.string()),
+        "true_locations": pa.array([r["locations"] or [] for r in rows], pa.list_(pa.string())),
+        "true_membrane": pa.array([bool(r["membrane"]) for r in rows], pa.bool_()),
+        "true_signals": pa.array([r["signals"] or [] for r in rows], pa.list_(SIGNAL_TYPE)),
+    }
+    for name, col in extra.items():
+        table = table.append_column(name, col)
+    return table, out
+
+
+def metrics_of(table: pa.Table, attention: list[np.ndarray]) -> dict[str, Any]:
+    """Metrics of a predictions table that carries its truth (see `predict_proteins`)."""
+    cols = table.to_pydict()
+    spans = cols["true_signals"]
+    keep = [i for i, locs in enumerate(cols["true_locations"]) if locs]
+    pick = lambda xs: [xs[i] for i in keep]  # noqa: E731
+    probs = np.array([cols[c] for c in PROBABILITY_COLUMNS], dtype=np.float64).T[keep]
+    metrics = score_arrays(
+        true_locations=label_matrix(pick(cols["true_locations"]), LOCATIONS),
+        pred_locations=label_matrix(pick(cols["locations"]), LOCATIONS),
+        probabilities=probs,
+        true_membrane=np.array(pick(cols["true_membrane"]), dtype=bool),
+        pred_membrane=np.array(pick(cols["membrane"]), dtype=bool),
+        true_signals=signal_types(pick(spans)),
+        pred_signals=label_matrix(pick(cols["signals"]), SIGNALS),
+        attention=pick(attention),
+        signal_spans=pick(spans),
+    )
+    return {"counts": {"proteins": len(cols["id"]), "scored": len(keep)}, **metrics}
+
+
+def _thresholds(ensemble: Ensemble) -> dict[str, Any]:
+    return {
+        "locations": dict(zip(PROBABILITY_COLUMNS, ensemble.thresholds.round(4).tolist())),
+        "signals": dict(zip(SIGNALS, ensemble.signal_thresholds.round(4).tolist())),
+    }
+
+
+def evaluate(
+    model_dir: str | Path,
+    data: str | Path,
+    out: str | Path,
+    *,
+    folds: str | Path | None = None,
+    device: str = "auto",
+    tokens_per_batch: int = DEFAULT_TOKENS_PER_BATCH,
+    embeddings: str | Path | None = None,
+) -> dict[str, Any]:
+    """`locflow evaluate`: cross-validation when `folds` is given, else an independent test."""
+    proteins = read_proteins(data)
+    rows = proteins.select(["id", "sequence", "locations", "membrane", "signals"]).to_pylist()
+    out = Path(out)
+    base = {"model": str(model_dir), "data": str(data), "folds_table": str(folds or "")}
+    tables: list[pa.Table] = []
+    attention: list[np.ndarray] = []
+    if folds is not None:
+        fold_of = dict(
+            zip(*read_folds(folds).select(["id", "fold"]).to_pydict().values(), strict=True)
+        )
+        full = load_ensemble(model_dir, device, embeddings=embeddings)
+        per_fold: dict[str, Any] = {}
+        thresholds: dict[str, Any] = {}
+        for k in full.folds:
+            ens = load_ensemble(model_dir, device, folds=[k], embeddings=embeddings)
+            fold_rows = [r for r in rows if fold_of.get(r["id"]) == k]
+            if not fold_rows:
+                raise InputError(f"{folds}: fold {k} of the model has no proteins in {data}")
+            log.info("fold %d: predicting %d test proteins", k, len(fold_rows))
+            table, res = predict_proteins(ens, fold_rows, tokens_per_batch)
+            table = table.append_column("fold", pa.array([k] * len(fold_rows), pa.int16()))
+            per_fold[str(k)] = metrics_of(table, res.attention)
+            thresholds[str(k)] = _thresholds(ens)
+            tables.append(table)
+            attention.extend(res.attention)
+        combined = pa.concat_tables(tables)
+        metrics = {
+            "kind": "cv",
+            **base,
+            "folds": full.folds,
+            "summary": summarize(list(per_fold.values())),
+            "per_fold": per_fold,
+            "pooled": metrics_of(combined, attention),
+            "thresholds": thresholds,
+        }
+    else:
+        ens = load_ensemble(model_dir, device, embeddings=embeddings)
+        combined, res = predict_proteins(ens, rows, tokens_per_batch)
+        combined = combined.append_column("fold", pa.array([-1] * len(rows), pa.int16()))
+        attention = res.attention
+        metrics = {
+            "kind": "test",
+            **base,
+            "folds": ens.folds,
+            "ensemble": "mean of the fold models' probabilities; thresholds = mean of fold "
+            "thresholds",
+            "metrics": metrics_of(combined, attention),
+            "thresholds": _thresholds(ens),
+        }
+    # Predictions numbered in the order written, so `record` stays a row number.
+    combined = combined.set_column(
+        combined.schema.get_field_index("record"),
+        "record",
+        pa.array(np.arange(combined.num_rows), pa.int64()),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "predictions.parquet") as tmp:
+        pq.write_table(combined, tmp)
+    with atomic_path(out / "attention.h5") as tmp:
+        writer = AttentionWriter(tmp, {"model": str(model_dir), "kind": metrics["kind"]})
+        writer.add(combined.column("id").to_pylist(), list(range(combined.num_rows)), attention)
+        writer.close()
+    write_metrics(out / "metrics.json", metrics)
+    return metrics
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """One line with accuracy, Jaccard, micro/macro F1 of an evaluation (mean ± std for CV)."""
+    names = ("accuracy", "jaccard", "micro_f1", "macro_f1")
+    if metrics["kind"] == "cv":
+        parts = []
+        for name in names:
+            s = metrics["summary"].get(f"locations.{name}", {})
+            std = s.get("std")
+            parts.append(f"{name} {s.get('mean')}" + (f" ± {std:.3f}" if std is not None else ""))
+        return "cross-validation: " + ", ".join(parts)
+    loc = metrics["metrics"]["locations"]
+    return "independent test: " + ", ".join(f"{n} {loc.get(n)}" for n in names)
+
+
+__all__ = ["evaluate", "headline", "metrics_of", "predict_proteins", "json"]

@@ -1,0 +1,545 @@
+"""Prediction with the ensemble of fold models: FASTA in, Parquet + DeepLoc 2.0 CSV out.
+
+The FASTA is streamed in chunks, so any size fits in memory; inside a chunk the proteins are
+sorted by length and batched by a padded-token budget. Every input record becomes exactly one
+output row, in input order, with a `status` ("ok", or why it could not be predicted: see
+locflow.sequences). Long sequences are clipped the way the model was trained (N- and
+C-terminal halves) and flagged `clipped`; residues clipped out get attention 0.
+
+Ensemble rule: the fold models' probabilities are averaged, and each output's threshold is the
+mean of the fold thresholds (each chosen on that fold's validation set). A protein where no
+location crosses its threshold gets the single location with the highest
+probability / threshold (locflow.model.probabilities_to_labels).
+
+Outputs in the output folder:
+
+- ``predictions.parquet``: id, record (0-based input position), description, status, length,
+  clipped, locations / membrane / signals (predicted), then one float column per output
+  (the 10 locations, ``Membrane``) and per signal type (``SP`` ... ``GPI``);
+- ``results.csv``: DeepLoc 2.0's columns ``Protein_ID,Localizations,Signals,<10 location
+  probabilities>`` (labels joined by ``|``, signal names as DeepLoc 2.0 writes them, 4
+  decimals), then ``Membrane`` (probability) and ``Status``; rows that could not be predicted
+  have empty labels and probabilities;
+- ``attention.h5``: per-residue attention of the predicted proteins, ragged: ``attention``
+  (all residues), ``offsets`` [N + 1], ``ids``, ``records``;
+- with plots: ``plots/<id>.csv`` (``AA,Alpha`` per residue) and ``plots/<id>.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from locflow.classes import LOCATIONS, MEMBRANE, SIGNALS
+from locflow.files import InputError, atomic_path, write_json
+from locflow.sequences import FastaRecord
+
+PROBABILITY_COLUMNS: tuple[str, ...] = (*LOCATIONS, MEMBRANE)
+"""Float columns of the 11 model outputs in a predictions table."""
+
+SIGNAL_COLUMNS: tuple[str, ...] = SIGNALS
+"""Float columns of the 9 signal-type probabilities in a predictions table."""
+
+# DeepLoc 2.0's names of the signal types in its CSV; it reports no GPI anchor, so that name
+# is locflow's own.
+DEEPLOC_SIGNAL_NAMES: dict[str, str] = {
+    "SP": "Signal peptide",
+    "TM": "Transmembrane domain",
+    "MT": "Mitochondrial transit peptide",
+    "CH": "Chloroplast transit peptide",
+    "TH": "Thylakoid luminal transit peptide",
+    "NLS": "Nuclear localization signal",
+    "NES": "Nuclear export signal",
+    "PTS": "Peroxisomal targeting signal",
+    "GPI": "GPI anchor",
+}
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "Protein_ID",
+    "Localizations",
+    "Signals",
+    *LOCATIONS,
+    MEMBRANE,
+    "Status",
+)
+
+PREDICTIONS_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("record", pa.int64()),
+        ("description", pa.string()),
+        ("status", pa.string()),
+        ("length", pa.int32()),
+        ("clipped", pa.bool_()),
+        ("locations", pa.list_(pa.string())),
+        ("membrane", pa.bool_()),
+        ("signals", pa.list_(pa.string())),
+        *[(c, pa.float32()) for c in PROBABILITY_COLUMNS],
+        *[(c, pa.float32()) for c in SIGNAL_COLUMNS],
+    ]
+)
+
+DEFAULT_TOKENS_PER_BATCH = 16384
+# Residues per streamed chunk: big enough for well-filled length-sorted batches, small enough
+# that a chunk's attention maps stay a few tens of MB.
+CHUNK_RESIDUES = 2_000_000
+
+
+# --- the ensemble ---------------------------------------------------------------------------
+
+
+@dataclass
+class EnsembleOutput:
+    """Averaged outputs for a list of sequences, in their order."""
+
+    probabilities: np.ndarray  # [N, 11]
+    signals: np.ndarray  # [N, 9]
+    attention: list[np.ndarray]  # per protein, full length
+
+
+@dataclass
+class Ensemble:
+    """Fold models whose probabilities are averaged, with the mean of their thresholds."""
+
+    models: list[tuple[Any, dict[str, Any]]]
+    folds: list[int]
+    thresholds: np.ndarray  # [11]
+    signal_thresholds: np.ndarray  # [9]
+    embeddings: Any = None
+    backbones: dict[tuple[str, str | None], Any] = field(default_factory=dict)
+
+    @property
+    def clip_half(self) -> int | None:
+        """Residues kept at each end of long sequences (the largest of the folds)."""
+        halves = [c.get("clip_half") for _, c in self.models]
+        return None if any(h is None for h in halves) else max(halves)
+
+    def clipped_length(self, length: int) -> int:
+        """Residues the model actually reads for a sequence of `length`."""
+        half = self.clip_half
+        return length if half is None else min(length, 2 * half)
+
+    def predict(
+        self, sequences: Sequence[str], tokens_per_batch: int = DEFAULT_TOKENS_PER_BATCH
+    ) -> EnsembleOutput:
+        """Run all fold models on normalised sequences (length-sorted token batches)."""
+        from locflow.model import token_batches
+
+        n = len(sequences)
+        probs = np.zeros((n, len(PROBABILITY_COLUMNS)), dtype=np.float64)
+        sig = np.zeros((n, len(SIGNAL_COLUMNS)), dtype=np.float64)
+        attention: list[np.ndarray] = [np.zeros(0, dtype=np.float32)] * n
+        lengths = [self.clipped_length(len(s)) for s in sequences]
+        for idx in token_batches(lengths, tokens_per_batch):
+            seqs = [sequences[i] for i in idx]
+            p, s, a = self._predict_batch(seqs)
+            probs[idx], sig[idx] = p, s
+            for i, att in zip(idx, a, strict=True):
+                attention[i] = att
+        return EnsembleOutput(probs, sig, attention)
+
+    def _predict_batch(self, seqs: list[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        from locflow.checkpoint import input_kind, predict_batch
+
+        probs, sig, att = None, None, None
+        for model, config in self.models:
+            kwargs: dict[str, Any] = {}
+            if input_kind(config) == "features":
+                if self.embeddings is not None:
+                    kwargs["embeddings"] = [self._embedding(s) for s in seqs]
+                else:
+                    kwargs["backbone"] = self._backbone(config, model)
+            out = predict_batch(model, config, seqs, **kwargs)
+            if probs is None:
+                probs, sig, att = out.probabilities, out.signals, list(out.attention)
+            else:
+                probs = probs + out.probabilities
+                sig = sig + out.signals
+                att = [a + b for a, b in zip(att, out.attention, strict=True)]
+        k = len(self.models)
+        assert probs is not None and sig is not None and att is not None
+        return probs / k, sig / k, [a / k for a in att]
+
+    def _embedding(self, sequence: str) -> np.ndarray:
+        if sequence not in self.embeddings:
+            raise InputError("embeddings file lacks a predicted sequence; run locflow embed")
+        return self.embeddings.get(sequence)
+
+    def _backbone(self, config: dict[str, Any], model: Any) -> Any:
+        """One frozen backbone per (name, checkpoint), shared by the folds."""
+        import torch
+
+        key = (config["backbone"], config.get("checkpoint"))
+        if key not in self.backbones:
+            from locflow.backbones import load_backbone
+
+            device = next(model.parameters()).device
+            self.backbones[key] = load_backbone(key[0], key[1], device, torch.float32)
+        return self.backbones[key]
+
+    def labels(self, out: EnsembleOutput) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(locations [N, 10], membrane [N], signals [N, 9]) predicted with the thresholds."""
+        from locflow.model import probabilities_to_labels
+
+        labels = probabilities_to_labels(out.probabilities, self.thresholds)
+        signals = out.signals >= self.signal_thresholds
+        return labels[:, : len(LOCATIONS)], labels[:, len(LOCATIONS)], signals
+
+
+def load_ensemble(
+    model_dir: str | Path,
+    device: str = "auto",
+    folds: Iterable[int] | None = None,
+    embeddings: str | Path | None = None,
+) -> Ensemble:
+    """Load the fold models listed in `model_dir/ensemble.json` (or only `folds`)."""
+    from locflow.checkpoint import ENSEMBLE, load_fold
+    from locflow.train import resolve_device
+
+    model_dir = Path(model_dir)
+    path = model_dir / ENSEMBLE
+    if not path.exists():
+        raise InputError(f"{path}: not found; is {model_dir} a locflow model folder?")
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8"))["folds"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a locflow ensemble file ({exc})") from exc
+    wanted = None if folds is None else set(folds)
+    chosen = [f for f in listed if wanted is None or f["fold"] in wanted]
+    if not chosen:
+        raise InputError(f"{path}: no fold model to use (asked for folds {sorted(wanted or [])})")
+    dev = resolve_device(device)
+    models = [load_fold(model_dir / f["path"], dev) for f in chosen]
+    thresholds = np.mean([[c["thresholds"][o] for o in PROBABILITY_COLUMNS] for _, c in models], 0)
+    signal_thr = np.mean(
+        [[c.get("signal_thresholds", {}).get(s, 0.5) for s in SIGNALS] for _, c in models], 0
+    )
+    store = None
+    if embeddings is not None:
+        from locflow.embed import EmbeddingStore
+
+        store = EmbeddingStore(embeddings)
+    return Ensemble(models, [c["fold"] for _, c in models], thresholds, signal_thr, store)
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+def predictions_table(
+    records: Sequence[FastaRecord],
+    numbers: Sequence[int],
+    ensemble: Ensemble,
+    out: EnsembleOutput | None,
+    ok_index: Sequence[int],
+) -> pa.Table:
+    """Rows for `records` (all of them); `out` holds outputs of records[ok_index] in order."""
+    n = len(records)
+    probs = np.full((n, len(PROBABILITY_COLUMNS)), np.nan, dtype=np.float32)
+    sig = np.full((n, len(SIGNAL_COLUMNS)), np.nan, dtype=np.float32)
+    locs: list[list[str] | None] = [None] * n
+    membrane: list[bool | None] = [None] * n
+    signals: list[list[str] | None] = [None] * n
+    if out is not None and len(ok_index):
+        loc_lab, mem_lab, sig_lab = ensemble.labels(out)
+        probs[list(ok_index)] = out.probabilities
+        sig[list(ok_index)] = out.signals
+        for k, i in enumerate(ok_index):
+            locs[i] = [c for c, on in zip(LOCATIONS, loc_lab[k], strict=True) if on]
+            membrane[i] = bool(mem_lab[k])
+            signals[i] = [s for s, on in zip(SIGNALS, sig_lab[k], strict=True) if on]
+    lengths = [len(r.sequence) if r.ok else None for r in records]
+    clip = [None if ln is None else ensemble.clipped_length(ln) < ln for ln in lengths]
+    columns: list[Any] = [
+        [r.id for r in records],
+        list(numbers),
+        [r.description for r in records],
+        [r.status for r in records],
+        lengths,
+        clip,
+        locs,
+        membrane,
+        signals,
+        *[pa.array(probs[:, j], pa.float32(), mask=np.isnan(probs[:, j])) for j in range(11)],
+        *[pa.array(sig[:, j], pa.float32(), mask=np.isnan(sig[:, j])) for j in range(9)],
+    ]
+    arrays = [
+        c if isinstance(c, pa.Array) else pa.array(c, f.type)
+        for c, f in zip(columns, PREDICTIONS_SCHEMA, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, schema=PREDICTIONS_SCHEMA)
+
+
+def csv_rows(table: pa.Table) -> Iterator[list[str]]:
+    """DeepLoc 2.0-compatible CSV rows (see CSV_COLUMNS) for a predictions table."""
+    for row in table.to_pylist():
+        ok = row["status"] == "ok"
+        probs = [f"{row[c]:.4f}" if ok else "" for c in (*LOCATIONS, MEMBRANE)]
+        yield [
+            row["id"],
+            "|".join(row["locations"] or []),
+            "|".join(DEEPLOC_SIGNAL_NAMES[s] for s in row["signals"] or []),
+            *probs,
+            row["status"],
+        ]
+
+
+def read_predictions(path: str | Path) -> pa.Table:
+    """Read a predictions Parquet file (from predict or evaluate)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: predictions table not found")
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: not a Parquet predictions table ({exc})") from exc
+
+
+# --- attention HDF5 -------------------------------------------------------------------------
+
+
+class AttentionWriter:
+    """Appends per-residue attention of many proteins to one ragged HDF5 file."""
+
+    def __init__(self, path: Path, attrs: dict[str, Any]) -> None:
+        import h5py
+
+        self.file = h5py.File(path, "w")
+        for key, value in attrs.items():
+            self.file.attrs[key] = value
+        f = self.file
+        self.values = f.create_dataset(
+            "attention", (0,), maxshape=(None,), dtype="f4", chunks=(65536,), compression="lzf"
+        )
+        self.offsets = f.create_dataset("offsets", data=[0], maxshape=(None,), dtype="i8")
+        self.ids = f.create_dataset(
+            "ids", (0,), maxshape=(None,), dtype=h5py.string_dtype(), chunks=(4096,)
+        )
+        self.records = f.create_dataset("records", (0,), maxshape=(None,), dtype="i8")
+
+    def add(self, ids: Sequence[str], records: Sequence[int], maps: Sequence[np.ndarray]) -> None:
+        """Append proteins (ids, input positions, attention [L] each)."""
+        if not ids:
+            return
+        flat = np.concatenate([np.asarray(m, dtype=np.float32) for m in maps])
+        start, n = int(self.values.shape[0]), int(self.ids.shape[0])
+        self.values.resize((start + len(flat),))
+        self.values[start:] = flat
+        ends = start + np.cumsum([len(m) for m in maps])
+        self.offsets.resize((n + 1 + len(ids),))
+        self.offsets[n + 1 :] = ends
+        self.ids.resize((n + len(ids),))
+        self.ids[n:] = list(ids)
+        self.records.resize((n + len(ids),))
+        self.records[n:] = list(records)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self.file.close()
+
+
+def read_attention(path: str | Path) -> dict[str, np.ndarray]:
+    """Per-residue attention by protein id from an attention HDF5 file."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: attention file not found")
+    try:
+        with h5py.File(path, "r") as f:
+            values = f["attention"][:]
+            offsets = f["offsets"][:]
+            ids = [i.decode() if isinstance(i, bytes) else i for i in f["ids"][:]]
+    except (OSError, KeyError) as exc:
+        raise InputError(f"{path}: not a locflow attention file ({exc})") from exc
+    return {pid: values[offsets[k] : offsets[k + 1]] for k, pid in enumerate(ids)}
+
+
+# --- streaming FASTA -> outputs -------------------------------------------------------------
+
+
+def chunks(records: Iterable[FastaRecord], max_residues: int) -> Iterator[list[FastaRecord]]:
+    """Group records into lists of about `max_residues` residues (bad records count as 1)."""
+    chunk: list[FastaRecord] = []
+    size = 0
+    for rec in records:
+        chunk.append(rec)
+        size += max(len(rec.sequence), 1)
+        if size >= max_residues:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_stem(protein_id: str, record: int, seen: set[str]) -> str:
+    """A safe, unique file name stem for a protein's plot files."""
+    stem = _UNSAFE.sub("_", protein_id).strip("._")[:100] or f"record{record}"
+    if stem in seen:
+        stem = f"{stem}_{record}"
+    seen.add(stem)
+    return stem
+
+
+def predict_fasta(
+    fasta: str | Path,
+    model_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    device: str = "auto",
+    tokens_per_batch: int = DEFAULT_TOKENS_PER_BATCH,
+    plots: bool = False,
+    embeddings: str | Path | None = None,
+    chunk_residues: int = CHUNK_RESIDUES,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """`locflow predict`: stream a FASTA through the ensemble; write the outputs (module doc).
+
+    Returns a summary (records, predicted, statuses) that is also written as summary.json.
+    """
+    from locflow.sequences import read_fasta
+
+    if tokens_per_batch < 1:
+        raise InputError(f"--tokens-per-batch must be positive, not {tokens_per_batch}")
+    ensemble = load_ensemble(model_dir, device, embeddings=embeddings)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    statuses: dict[str, int] = {}
+    total = predicted = clipped = 0
+    seen_stems: set[str] = set()
+    attrs = {"model": str(Path(model_dir).resolve()), "folds": json.dumps(ensemble.folds)}
+    meta = {
+        b"locflow": json.dumps(
+            {
+                "model": str(model_dir),
+                "folds": ensemble.folds,
+                "thresholds": dict(zip(PROBABILITY_COLUMNS, ensemble.thresholds.tolist())),
+                "signal_thresholds": dict(zip(SIGNALS, ensemble.signal_thresholds.tolist())),
+            }
+        ).encode()
+    }
+    schema = PREDICTIONS_SCHEMA.with_metadata(meta)
+    bar = _progress(progress)
+    with contextlib.ExitStack() as stack:
+        pq_tmp = stack.enter_context(atomic_path(out_dir / "predictions.parquet"))
+        csv_tmp = stack.enter_context(atomic_path(out_dir / "results.csv"))
+        h5_tmp = stack.enter_context(atomic_path(out_dir / "attention.h5"))
+        writer = stack.enter_context(pq.ParquetWriter(pq_tmp, schema))
+        csv_fh = stack.enter_context(open(csv_tmp, "w", newline="", encoding="utf-8"))
+        rows = csv.writer(csv_fh, lineterminator="\n")
+        rows.writerow(CSV_COLUMNS)
+        att_writer = AttentionWriter(h5_tmp, attrs)
+        stack.callback(att_writer.close)
+        stack.enter_context(bar)
+        task = bar.add_task("predicting", total=None)
+        for chunk in chunks(read_fasta(fasta), chunk_residues):
+            numbers = list(range(total, total + len(chunk)))
+            ok_index = [i for i, r in enumerate(chunk) if r.ok]
+            out = None
+            if ok_index:
+                out = ensemble.predict([chunk[i].sequence for i in ok_index], tokens_per_batch)
+            table = predictions_table(chunk, numbers, ensemble, out, ok_index)
+            writer.write_table(table.replace_schema_metadata(meta))
+            rows.writerows(csv_rows(table))
+            if out is not None:
+                att_writer.add(
+                    [chunk[i].id for i in ok_index], [numbers[i] for i in ok_index], out.attention
+                )
+                if plots:
+                    _write_plots(out_dir / "plots", table, chunk, ok_index, out, seen_stems)
+            for rec in chunk:
+                statuses[rec.status] = statuses.get(rec.status, 0) + 1
+            total += len(chunk)
+            predicted += len(ok_index)
+            clipped += sum(bool(c) for c in table.column("clipped").to_pylist())
+            bar.update(task, advance=len(chunk), description=f"predicted {predicted} proteins")
+    summary = {
+        "input": str(fasta),
+        "model": str(model_dir),
+        "folds": ensemble.folds,
+        "records": total,
+        "predicted": predicted,
+        "clipped": clipped,
+        "statuses": statuses,
+        "outputs": ["predictions.parquet", "results.csv", "attention.h5"]
+        + (["plots/"] if plots else []),
+    }
+    write_json(out_dir / "summary.json", summary)
+    return summary
+
+
+def _write_plots(
+    folder: Path,
+    table: pa.Table,
+    chunk: Sequence[FastaRecord],
+    ok_index: Sequence[int],
+    out: EnsembleOutput,
+    seen: set[str],
+) -> None:
+    """Per predicted protein: `<id>.csv` (AA,Alpha) and `<id>.png` (attention plot)."""
+    from locflow.files import write_text
+    from locflow.plots import attention_plot
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = table.to_pylist()
+    for k, i in enumerate(ok_index):
+        rec, row, att = chunk[i], rows[i], out.attention[k]
+        stem = file_stem(rec.id, row["record"], seen)
+        lines = ["AA,Alpha"] + [f"{aa},{a:.6g}" for aa, a in zip(rec.sequence, att, strict=True)]
+        write_text(folder / f"{stem}.csv", "\n".join(lines) + "\n")
+        attention_plot(
+            rec.sequence,
+            att,
+            folder / f"{stem}.png",
+            title=rec.id,
+            locations={c: row[c] for c in LOCATIONS},
+            predicted=row["locations"],
+            signals=row["signals"],
+        )
+
+
+def _progress(show: bool) -> Any:
+    """A rich progress display when asked for, else a silent stand-in."""
+    if show:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+
+    class _Quiet(contextlib.nullcontext):
+        def add_task(self, *args: Any, **kwargs: Any) -> int:
+            return 0
+
+        def update(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return _Quiet()
+
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DEEPLOC_SIGNAL_NAMES",
+    "PREDICTIONS_SCHEMA",
+    "PROBABILITY_COLUMNS",
+    "SIGNAL_COLUMNS",
+    "AttentionWriter",
+    "Ensemble",
+    "EnsembleOutput",
+    "csv_rows",
+    "load_ensemble",
+    "predict_fasta",
+    "predictions_table",
+    "read_attention",
+    "read_predictions",
+]

@@ -1,0 +1,394 @@
+"""One self-contained HTML report (and its Markdown tables) from evaluation folders.
+
+Each input folder is the output of `locflow evaluate` (cross-validation or independent test).
+The report lays out DeepLoc 2.0's tables (localization, per-location MCC, membrane, signals,
+attention KL) with DeepLoc 2.0's published numbers beside locflow's, and figures: per-location
+MCC bars, label co-occurrence, threshold curves and a few attention plots. Figures are
+embedded as base64 PNGs, so the HTML file can be mailed or archived on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from locflow import __version__
+from locflow.classes import LOCATIONS, SIGNALS
+from locflow.files import InputError, write_text
+from locflow.metrics import label_matrix
+
+# DeepLoc 2.0's published numbers (Thumuluri et al. 2022, Nucleic Acids Research 50(W1):W228,
+# doi:10.1093/nar/gkac278): the ProtT5 model, 5-fold cross-validation on SwissProt, and the
+# HPA independent test set.
+DEEPLOC2_CITATION = (
+    "Thumuluri V, Almagro Armenteros JJ, Johansen AR, Nielsen H, Winther O. DeepLoc 2.0: "
+    "multi-label subcellular localization prediction using protein language models. "
+    "Nucleic Acids Res. 2022;50(W1):W228-W234. doi:10.1093/nar/gkac278"
+)
+DEEPLOC2_PUBLISHED = {
+    "cv": {"accuracy": 0.55, "jaccard": 0.69, "micro_f1": 0.73, "macro_f1": 0.66},
+    "test": {"accuracy": 0.39, "jaccard": 0.53, "micro_f1": 0.60, "macro_f1": 0.46},
+}
+HEADLINE_NAMES = {
+    "accuracy": "Accuracy (exact match)",
+    "jaccard": "Jaccard",
+    "micro_f1": "Micro F1",
+    "macro_f1": "Macro F1",
+    "mean_predicted_labels": "Labels per protein, predicted",
+    "mean_true_labels": "Labels per protein, annotated",
+}
+ATTENTION_PLOTS = 4
+
+
+@dataclass
+class Run:
+    """One evaluation folder: its metrics and where its predictions are."""
+
+    name: str
+    folder: Path
+    metrics: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        """'cv' or 'test'."""
+        return self.metrics["kind"]
+
+    @property
+    def label(self) -> str:
+        """Column heading of this run."""
+        what = "cross-validation" if self.kind == "cv" else "independent test"
+        return f"{self.name} ({what})"
+
+    def value(self, key: str) -> tuple[float | None, float | None]:
+        """(value, std) of a flattened metric key such as 'locations.accuracy'."""
+        if self.kind == "cv":
+            s = self.metrics["summary"].get(key)
+            return (None, None) if s is None else (s["mean"], s["std"])
+        node: Any = self.metrics["metrics"]
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None, None
+            node = node[part]
+        return node, None
+
+
+def load_run(folder: str | Path) -> Run:
+    """Read an evaluation folder (metrics.json from `locflow evaluate`)."""
+    folder = Path(folder)
+    path = folder / "metrics.json"
+    if not path.exists():
+        raise InputError(f"{folder}: no metrics.json; is it an output folder of locflow evaluate?")
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg})") from exc
+    if metrics.get("kind") not in ("cv", "test"):
+        raise InputError(f"{path}: not an evaluation result (kind {metrics.get('kind')!r})")
+    return Run(folder.resolve().name, folder, metrics)
+
+
+def _fmt(value: float | None, std: float | None = None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f} ± {std:.3f}" if std is not None else f"{value:.3f}"
+
+
+# --- tables (rows of strings; rendered as Markdown and HTML) ---------------------------------
+
+
+@dataclass
+class Table:
+    """A titled table with a note."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    note: str = ""
+
+    def markdown(self) -> str:
+        """GitHub-flavoured Markdown."""
+        lines = [f"### {self.title}", ""]
+        lines.append("| " + " | ".join(self.header) + " |")
+        lines.append("| " + " | ".join("---" for _ in self.header) + " |")
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        if self.note:
+            lines += ["", self.note]
+        return "\n".join(lines) + "\n"
+
+    def html(self) -> str:
+        """An HTML table with a caption."""
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for row in self.rows
+        )
+        note = f'<p class="note">{html.escape(self.note)}</p>' if self.note else ""
+        return (
+            f"<h3>{html.escape(self.title)}</h3><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>{note}"
+        )
+
+
+def localization_table(runs: list[Run]) -> Table:
+    """Headline metrics of every run, DeepLoc 2.0's published numbers beside them."""
+    kinds = [k for k in ("cv", "test") if any(r.kind == k for r in runs)]
+    header = ["Metric"] + [r.label for r in runs]
+    header += [f"DeepLoc 2.0 ProtT5, {'SwissProt CV' if k == 'cv' else 'HPA test'}" for k in kinds]
+    rows = []
+    for key, name in HEADLINE_NAMES.items():
+        row = [name] + [_fmt(*r.value(f"locations.{key}")) for r in runs]
+        row += [_fmt(DEEPLOC2_PUBLISHED[k].get(key)) for k in kinds]
+        rows.append(row)
+    scored = {r.label: r.value("locations.scored_classes")[0] for r in runs if r.kind == "test"}
+    note = (
+        "Cross-validation: mean ± standard deviation over folds, each fold model on its own "
+        "test fold. Independent test: the fold models' averaged probabilities with the mean of "
+        "their thresholds, scored on the classes present in the test set"
+    )
+    note += "".join(f"; {k}: {', '.join(v)}" for k, v in scored.items() if v) + "."
+    return Table("Localization", header, rows, note)
+
+
+def per_class_table(runs: list[Run]) -> Table:
+    """MCC and ROC AUC per location for every run."""
+    header = ["Location"]
+    for r in runs:
+        header += [f"MCC {r.label}", f"AUC {r.label}"]
+    rows = []
+    for c in LOCATIONS:
+        row = [c]
+        for r in runs:
+            row += [
+                _fmt(*r.value(f"locations.per_class.{c}.mcc")),
+                _fmt(*r.value(f"locations.per_class.{c}.roc_auc")),
+            ]
+        rows.append(row)
+    mem = ["Membrane-bound"]
+    for r in runs:
+        mem += [_fmt(*r.value("membrane.mcc")), _fmt(*r.value("membrane.roc_auc"))]
+    rows.append(mem)
+    note = (
+        "A dash: the class is absent from the evaluated proteins. DeepLoc 2.0's per-location "
+        "MCCs are not repeated here (see the paper's Table 1)."
+    )
+    return Table("Per-location MCC and ROC AUC", header, rows, note)
+
+
+def signal_table(runs: list[Run]) -> Table:
+    """Signal-type prediction: micro/macro F1, accuracy and MCC per type."""
+    header = ["Signal"] + [r.label for r in runs]
+    rows = [
+        ["Micro F1"] + [_fmt(*r.value("signals.micro_f1")) for r in runs],
+        ["Macro F1"] + [_fmt(*r.value("signals.macro_f1")) for r in runs],
+        ["Accuracy (exact match)"] + [_fmt(*r.value("signals.accuracy")) for r in runs],
+    ]
+    for s in SIGNALS:
+        rows.append([f"MCC {s}"] + [_fmt(*r.value(f"signals.per_type.{s}.mcc")) for r in runs])
+    note = (
+        "Scored on proteins with at least one annotated sorting signal (absent annotations "
+        "are unknown, as in DeepLoc 2.0)."
+    )
+    return Table("Sorting signals", header, rows, note)
+
+
+def attention_table(runs: list[Run]) -> Table:
+    """KL(uniform over annotated signal residues || attention) per type, and the baseline."""
+    header = ["Signal"]
+    for r in runs:
+        header += [f"KL {r.label}", f"uniform attention {r.label}"]
+    rows = []
+    for s in SIGNALS:
+        row = [s]
+        for r in runs:
+            row += [
+                _fmt(*r.value(f"attention_kl.{s}.kl")),
+                _fmt(*r.value(f"attention_kl.{s}.uniform_kl")),
+            ]
+        rows.append(row)
+    note = (
+        "Lower is better: attention concentrated on the annotated signal. The uniform "
+        "column is the divergence a model that attends to every residue equally would get."
+    )
+    return Table("Attention vs annotated signals (KL divergence)", header, rows, note)
+
+
+# --- figures --------------------------------------------------------------------------------
+
+
+def _png_base64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _figures(runs: list[Run], folder: Path) -> list[tuple[str, str, Path]]:
+    """Draw the figures into `folder`; return (section, caption, png path) triples."""
+    from locflow import plots
+
+    figs: list[tuple[str, str, Path]] = []
+    bars = {}
+    for r in runs:
+        bars[r.label] = {
+            c: r.value(f"locations.per_class.{c}.mcc")
+            for c in LOCATIONS
+            if r.value(f"locations.per_class.{c}.mcc")[0] is not None
+        }
+    path = plots.mcc_bars(bars, folder / "mcc.png", title="MCC per location")
+    figs.append(("MCC per location", "Error bars: standard deviation over folds.", path))
+    for k, r in enumerate(runs):
+        pred_path = r.folder / "predictions.parquet"
+        if not pred_path.exists():
+            continue
+        table = pq.read_table(pred_path)
+        cols = table.to_pydict()
+        truth = label_matrix(cols["true_locations"], LOCATIONS)
+        pred = label_matrix(cols["locations"], LOCATIONS)
+        path = plots.cooccurrence_plot(truth, pred, folder / f"cooc{k}.png", title=r.label)
+        figs.append(("Label co-occurrence", f"{r.label}: proteins per pair of labels.", path))
+        probs = np.array([cols[c] for c in LOCATIONS], dtype=np.float64).T
+        thr = r.metrics["thresholds"]
+        # For CV each fold has its own thresholds; the curve marks their mean.
+        if r.kind == "cv":
+            thr = {
+                c: float(np.mean([t["locations"][c] for t in thr.values()])) for c in LOCATIONS
+            }
+        else:
+            thr = thr["locations"]
+        path = plots.threshold_curves(probs, truth, thr, folder / f"thr{k}.png", title=r.label)
+        figs.append(
+            ("Threshold curves", f"{r.label}: dotted line = threshold used.", path)
+        )
+        figs += _attention_figures(r, cols, folder, k)
+    return figs
+
+
+def _attention_figures(
+    run: Run, cols: dict[str, list[Any]], folder: Path, k: int
+) -> list[tuple[str, str, Path]]:
+    """Attention plots of a few proteins with annotated signals, of different types."""
+    from locflow import plots
+    from locflow.predict import read_attention
+
+    att_path = run.folder / "attention.h5"
+    if not att_path.exists() or "true_signals" not in cols:
+        return []
+    attention = read_attention(att_path)
+    chosen: list[int] = []
+    types_seen: set[str] = set()
+    # Deterministic pick: for each signal type in turn, the shortest protein carrying it.
+    order = sorted(range(len(cols["id"])), key=lambda i: (len(cols["sequence"][i]), cols["id"][i]))
+    for s in SIGNALS:
+        for i in order:
+            spans = cols["true_signals"][i] or []
+            if any(sp["type"] == s for sp in spans) and i not in chosen and s not in types_seen:
+                chosen.append(i)
+                types_seen.update(sp["type"] for sp in spans)
+                break
+        if len(chosen) >= ATTENTION_PLOTS:
+            break
+    figs = []
+    for n, i in enumerate(chosen):
+        pid = cols["id"][i]
+        if pid not in attention:
+            continue
+        path = plots.attention_plot(
+            cols["sequence"][i],
+            attention[pid],
+            folder / f"att{k}_{n}.png",
+            title=f"{pid}  (annotated: {', '.join(cols['true_locations'][i])})",
+            locations={c: cols[c][i] for c in LOCATIONS},
+            predicted=cols["locations"][i],
+            signals=cols["signals"][i],
+            true_spans=cols["true_signals"][i],
+        )
+        figs.append(("Attention", f"{run.label}: {pid}", path))
+    return figs
+
+
+# --- the documents --------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1d2733;
+background:#f6f8fa}
+main{max-width:1180px;margin:0 auto;padding:28px 36px 60px;background:#fff;
+box-shadow:0 0 0 1px #e3e8ee}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;padding-bottom:4px;
+border-bottom:2px solid #1f5fa8}h3{font-size:15px;margin:22px 0 8px}
+.meta{color:#5b6b7c;font-size:13px}
+table{border-collapse:collapse;font-size:13px;margin:6px 0;min-width:50%}
+th,td{padding:5px 10px;border-bottom:1px solid #e3e8ee;text-align:right;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+thead th{background:#eef3f8;font-weight:600;border-bottom:2px solid #c9d5e2}
+tbody tr:nth-child(even){background:#fafbfc}
+.note{color:#5b6b7c;font-size:12px;max-width:900px}
+figure{margin:14px 0 22px}figure img{max-width:100%;border:1px solid #e3e8ee}
+figcaption{color:#5b6b7c;font-size:12px;margin-top:4px}
+ul.runs{font-size:13px;color:#3b4a5a}
+"""
+
+
+def build_report(folders: list[str | Path], out: str | Path) -> dict[str, Any]:
+    """`locflow report`: write `out` (HTML) and the tables as Markdown beside it (.md)."""
+    if not folders:
+        raise InputError("report needs at least one evaluation folder")
+    runs = [load_run(f) for f in folders]
+    tables = [localization_table(runs), per_class_table(runs), signal_table(runs)]
+    tables.append(attention_table(runs))
+    out = Path(out)
+    stamp = dt.date.today().isoformat()
+    with tempfile.TemporaryDirectory() as tmp:
+        figs = _figures(runs, Path(tmp))
+        images = [(section, caption, _png_base64(p)) for section, caption, p in figs]
+    run_items = "".join(
+        f"<li><b>{html.escape(r.label)}</b>: {html.escape(str(r.folder))}; model "
+        f"{html.escape(r.metrics.get('model', ''))}, data {html.escape(r.metrics.get('data', ''))}"
+        f", folds {r.metrics.get('folds')}</li>"
+        for r in runs
+    )
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>locflow evaluation report</title><style>{_CSS}</style></head><body><main>",
+        "<h1>locflow evaluation report</h1>",
+        f"<p class='meta'>locflow {__version__} · {stamp} · DeepLoc 2.0's published numbers "
+        f"beside locflow's</p><ul class='runs'>{run_items}</ul>",
+        "<h2>Tables</h2>",
+        *[t.html() for t in tables],
+        f"<p class='note'>Published numbers: {html.escape(DEEPLOC2_CITATION)}.</p>",
+        "<h2>Figures</h2>",
+    ]
+    section = None
+    for sec, caption, b64 in images:
+        if sec != section:
+            parts.append(f"<h3>{html.escape(sec)}</h3>")
+            section = sec
+        parts.append(
+            f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{b64}'>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    parts.append("</main></body></html>")
+    write_text(out, "\n".join(parts) + "\n")
+    md = [f"# locflow evaluation report ({stamp})", ""]
+    md += [f"- {r.label}: `{r.folder}`" for r in runs] + [""]
+    md += [t.markdown() for t in tables]
+    md.append(f"Published numbers: {DEEPLOC2_CITATION}.\n")
+    write_text(out.with_suffix(".md"), "\n".join(md))
+    return {"runs": [r.label for r in runs], "tables": len(tables), "figures": len(images)}
+
+
+__all__ = [
+    "DEEPLOC2_CITATION",
+    "DEEPLOC2_PUBLISHED",
+    "Run",
+    "Table",
+    "build_report",
+    "load_run",
+    "localization_table",
+]

@@ -1,0 +1,143 @@
+"""Training end to end on a small planted-signal set: learning, resume, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import matthews_corrcoef
+
+from locflow.checkpoint import load_fold, predict_batch
+from locflow.files import InputError
+from locflow.tables import folds_table, protein_record, proteins_table, write_table
+from locflow.train import TrainSettings, load_split, train_fold
+
+AA = "ACDEFGHIKLMNPQRSTVWY"
+NLS = "PKKKRKV"
+SP = "MLLVLLLALLALSSA"
+SMALL_CNN = {"channels": 32, "dilations": [1, 2, 4], "kernel": 5, "dropout": 0.0}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Small tensors on a shared 2-core machine: one thread avoids spin-wait contention.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def planted_set(folder: Path, per_fold: int, folds: int = 4, seed: int = 0) -> tuple[Path, Path]:
+    """Random proteins; a third carry an internal NLS (Nucleus), a third an N-terminal signal
+    peptide (Extracellular), the rest nothing (Cytoplasm). Spans are annotated as signals."""
+    rng = np.random.default_rng(seed)
+    rows, ids, fold_of = [], [], []
+    for f in range(folds):
+        for i in range(per_fold):
+            seq = list(rng.choice(list(AA), int(rng.integers(50, 110))))
+            kind = i % 3
+            if kind == 1:
+                pos = int(rng.integers(15, len(seq) - 15))
+                seq[pos : pos + len(NLS)] = NLS
+                sig, locs = [{"type": "NLS", "start": pos, "end": pos + len(NLS)}], ["Nucleus"]
+            elif kind == 2:
+                seq[: len(SP)] = SP
+                sig, locs = [{"type": "SP", "start": 0, "end": len(SP)}], ["Extracellular"]
+            else:
+                sig, locs = [], ["Cytoplasm"]
+            pid = f"P{f}_{i}"
+            rows.append(protein_record(pid, "".join(seq), locs, signals=sig))
+            ids.append(pid)
+            fold_of.append(f)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_table(proteins_table(rows), folder / "proteins.parquet")
+    write_table(folds_table(ids, fold_of), folder / "folds.parquet")
+    return folder / "proteins.parquet", folder / "folds.parquet"
+
+
+def test_split_uses_whole_folds_and_never_the_test_fold(tmp_path) -> None:
+    proteins, folds = planted_set(tmp_path, per_fold=6)
+    train, val, vfold, k = load_split(proteins, folds, fold=2)
+    assert (vfold, k) == (3, 4)
+    assert {i.split("_")[0] for i in val.ids} == {"P3"}
+    assert {i.split("_")[0] for i in train.ids} == {"P0", "P1"}
+    assert train.targets.shape == (12, 11)
+    with pytest.raises(InputError, match="validation fold 2"):
+        load_split(proteins, folds, fold=2, validation_fold=2)
+    with pytest.raises(InputError, match="fold 7 has no proteins"):
+        load_split(proteins, folds, fold=7)
+
+
+def test_learns_planted_signals(tmp_path) -> None:
+    proteins, folds = planted_set(tmp_path / "data", per_fold=60)
+    settings = TrainSettings(fold=0, epochs=5, tokens_per_batch=2048, cnn=SMALL_CNN, seed=1)
+    config = train_fold(proteins, folds, tmp_path / "model", settings)
+    assert config["validation_fold"] == 1
+
+    # Score the untouched test fold 0 with the saved model and its validation thresholds.
+    model, cfg = load_fold(tmp_path / "model" / "fold0")
+    _, test, _, _ = load_split(proteins, folds, fold=1, validation_fold=0)  # fold 0's proteins
+    pred = predict_batch(model, cfg, test.sequences)
+    for j, name in [(1, "Nucleus"), (2, "Extracellular")]:
+        called = pred.probabilities[:, j] >= cfg["thresholds"][name]
+        assert matthews_corrcoef(test.targets[:, j] > 0, called) > 0.8, name
+
+    # Attention concentrates on the planted residues: far above their share of the sequence.
+    mass, share = [], []
+    for seq, spans, att in zip(test.sequences, test.signals, pred.attention, strict=True):
+        for sp in spans:
+            mass.append(att[sp["start"] : sp["end"]].sum())
+            share.append((sp["end"] - sp["start"]) / len(seq))
+    assert np.mean(mass) > 3 * np.mean(share)
+
+    # The second-stage signal head learned both signal types.
+    assert cfg["signal_head"]["trained"]
+    assert cfg["signal_head"]["val_mcc"]["SP"] > 0.8
+    assert cfg["signal_head"]["val_mcc"]["NLS"] > 0.5
+    ensemble = json.loads((tmp_path / "model" / "ensemble.json").read_text())
+    assert [f["fold"] for f in ensemble["folds"]] == [0]
+
+
+def test_resume_continues_exactly(tmp_path) -> None:
+    proteins, folds = planted_set(tmp_path / "data", per_fold=15)
+    base = {"fold": 0, "tokens_per_batch": 1024, "cnn": SMALL_CNN, "seed": 5}
+    straight = train_fold(proteins, folds, tmp_path / "a", TrainSettings(epochs=2, **base))
+    first = train_fold(proteins, folds, tmp_path / "b", TrainSettings(epochs=1, **base))
+    assert first["training"]["epochs_run"] == 1
+    resumed = train_fold(proteins, folds, tmp_path / "b", TrainSettings(epochs=2, **base))
+    assert resumed["training"]["epochs_run"] == 2
+    assert resumed["training"]["history"] == straight["training"]["history"]
+    a, _ = load_fold(tmp_path / "a" / "fold0")
+    b, _ = load_fold(tmp_path / "b" / "fold0")
+    for (name, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.allclose(va, vb, atol=1e-6), name
+    # Changing a setting that shapes training is refused instead of silently mixing runs.
+    with pytest.raises(InputError, match="other settings"):
+        train_fold(proteins, folds, tmp_path / "b", TrainSettings(epochs=3, **{**base, "seed": 6}))
+
+
+def test_cli_train_and_bad_input(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from locflow.cli import app
+
+    proteins, folds = planted_set(tmp_path / "data", per_fold=9)
+    out = tmp_path / "model"
+    args = ["train", str(proteins), str(folds), "--fold", "3", "--backbone", "cnn"]
+    args += ["--epochs", "1", "--tokens-per-batch", "2048", "--pooling", "mean", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "fold3" / "config.json").read_text())
+    assert config["validation_fold"] == 0 and config["pooling"] == "mean"
+    assert (out / "fold3" / "weights.safetensors").stat().st_size > 0
+    bad = subprocess.run(
+        [sys.executable, "-m", "locflow.cli", *[("9" if a == "3" else a) for a in args]],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "fold 9 has no proteins" in bad.stderr
