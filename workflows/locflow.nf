@@ -67,7 +67,7 @@ workflow LOCFLOW {
     )
 
     // Predictions with the ensemble of fold models, for --fasta (or the demo proteome).
-    PREDICT(ch_fasta, TRAIN_CV.out.models, ch_checkpoint)
+    PREDICT(ch_fasta, TRAIN_CV.out.models)
 
     // One YAML of the tool versions every process reported on the `versions` topic.
     channel.topic('versions')

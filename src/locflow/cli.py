@@ -320,6 +320,224 @@ def train_cmd(
     )
 
 
+_DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
+_TOKENS_HELP = "Padded residues per batch (proteins are sorted by length first)."
+
+
+@app.command("predict")
+def predict_cmd(
+    fasta: Annotated[Path, typer.Argument(help="Protein FASTA (plain or .gz), any size.")],
+    model: Annotated[Path, typer.Option("--model", help="Model folder with ensemble.json.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder for predictions.parquet, results.csv (DeepLoc 2.0 columns), "
+            "attention.h5 and summary.json.",
+        ),
+    ],
+    plots: Annotated[
+        bool, typer.Option("--plots", help="Also write plots/<id>.csv and .png per protein.")
+    ] = False,
+    device: Annotated[str, typer.Option(help=_DEVICE_HELP)] = "auto",
+    tokens_per_batch: Annotated[int, typer.Option(min=1, help=_TOKENS_HELP)] = 16384,
+    embeddings: Annotated[
+        Path | None,
+        typer.Option(help="Embeddings HDF5 for frozen-backbone models (else run the backbone)."),
+    ] = None,
+) -> None:
+    """Predict locations, membrane and signals of every FASTA record (a status for each)."""
+    from locflow.predict import predict_fasta
+
+    summary = predict_fasta(
+        fasta,
+        model,
+        out,
+        device=device,
+        tokens_per_batch=tokens_per_batch,
+        plots=plots,
+        embeddings=embeddings,
+        progress=True,
+    )
+    bad = summary["records"] - summary["predicted"]
+    done(
+        f"predicted {summary['predicted']} of {summary['records']} records "
+        f"({bad} with a problem status) -> {out}"
+    )
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    model: Annotated[Path, typer.Option("--model", help="Model folder with ensemble.json.")],
+    data: Annotated[Path, typer.Option("--data", help="Proteins table with true labels.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for metrics.json/.tsv, predictions, attention.")
+    ],
+    folds: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folds table: cross-validation (each fold model on its own test fold). "
+            "Without it: independent test with the averaged fold models."
+        ),
+    ] = None,
+    device: Annotated[str, typer.Option(help=_DEVICE_HELP)] = "auto",
+    tokens_per_batch: Annotated[int, typer.Option(min=1, help=_TOKENS_HELP)] = 16384,
+    embeddings: Annotated[
+        Path | None, typer.Option(help="Embeddings HDF5 for frozen-backbone models.")
+    ] = None,
+) -> None:
+    """Evaluate a model folder: cross-validation (with --folds) or an independent test."""
+    from locflow.evaluate import evaluate, headline
+
+    metrics = evaluate(
+        model,
+        data,
+        out,
+        folds=folds,
+        device=device,
+        tokens_per_batch=tokens_per_batch,
+        embeddings=embeddings,
+    )
+    done(f"{headline(metrics)} -> {out / 'metrics.json'}")
+
+
+@app.command("score")
+def score_cmd(
+    predictions: Annotated[
+        Path, typer.Option("--predictions", help="predictions.parquet from predict/evaluate.")
+    ],
+    truth: Annotated[Path, typer.Option("--truth", help="Proteins table with true labels.")],
+    out: Annotated[Path, typer.Option("--out", help="Metrics JSON (a .tsv is written beside).")],
+    attention: Annotated[
+        Path | None,
+        typer.Option(help="attention.h5 for the attention KL (default: beside the predictions)."),
+    ] = None,
+) -> None:
+    """Score predictions against true labels (scikit-learn metrics, classes in the truth)."""
+    from locflow.metrics import score_files
+
+    metrics = score_files(predictions, truth, out, attention)
+    loc = metrics["locations"]
+    done(
+        f"{metrics['counts']['scored']} proteins: accuracy {loc.get('accuracy')}, Jaccard "
+        f"{loc.get('jaccard')}, micro F1 {loc.get('micro_f1')}, macro F1 {loc.get('macro_f1')} "
+        f"-> {out}"
+    )
+
+
+@app.command("report")
+def report_cmd(
+    folders: Annotated[list[Path], typer.Argument(help="Output folders of locflow evaluate.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Self-contained HTML report (Markdown tables beside).")
+    ],
+) -> None:
+    """Write one HTML report with DeepLoc 2.0's tables, published numbers and figures."""
+    from locflow.report import build_report
+
+    result = build_report(folders, out)
+    done(f"report of {len(result['runs'])} evaluation(s), {result['figures']} figures -> {out}")
+
+
+_THREADS_HELP = "CPU threads for MMseqs2."
+_TMP_HELP = "Folder for MMseqs2 temporary files (removed afterwards; default: system temp)."
+_MEMORY_HELP = "MMseqs2 prefilter memory per split, e.g. 8G (default: what the machine has)."
+_THRESHOLD_HELP = "Homolog if identical aligned residues / shorter length is above this."
+
+
+def _mmseqs_options(threads: int, tmp_dir: Path | None, memory: str | None):  # noqa: ANN202
+    from locflow.mmseqs import RunOptions
+
+    return RunOptions(threads=threads, tmp_dir=tmp_dir, memory=memory)
+
+
+@app.command("partition")
+def partition_cmd(
+    proteins: Annotated[Path, typer.Argument(help="Proteins table (Parquet).")],
+    out: Annotated[Path, typer.Option("--out", help="Folds table to write (Parquet).")],
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Number of folds k.")] = 5,
+    threshold: Annotated[float, typer.Option(help=_THRESHOLD_HELP)] = 0.3,
+    report: Annotated[
+        Path | None, typer.Option(help="JSON report (default: <out> with .json suffix).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for tie-breaking; same seed, same folds.")] = 0,
+    threads: Annotated[int, typer.Option(min=1, help=_THREADS_HELP)] = 1,
+    tmp_dir: Annotated[Path | None, typer.Option(help=_TMP_HELP)] = None,
+    memory: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
+) -> None:
+    """Split proteins into k folds so that no homolog pair crosses folds (MMseqs2)."""
+    from locflow.partition import run_partition
+
+    result = run_partition(
+        proteins, out, report, folds, threshold, seed, _mmseqs_options(threads, tmp_dir, memory)
+    )
+    done(
+        f"{result['kept']} of {result['proteins']} proteins in {folds} folds "
+        f"{result['fold_sizes']}, {result['removed']['count']} removed -> {out}"
+    )
+
+
+@app.command("filter-homologs")
+def filter_homologs_cmd(
+    query: Annotated[Path, typer.Argument(help="Proteins table to filter, e.g. the HPA test set.")],
+    against: Annotated[Path, typer.Option("--against", help="Training proteins table.")],
+    out: Annotated[Path, typer.Option("--out", help="Kept query proteins (Parquet).")],
+    threshold: Annotated[float, typer.Option(help=_THRESHOLD_HELP)] = 0.3,
+    report: Annotated[
+        Path | None, typer.Option(help="JSON report (default: <out> with .json suffix).")
+    ] = None,
+    exhaustive: Annotated[
+        bool, typer.Option("--exhaustive", help="Align every query against every target.")
+    ] = False,
+    threads: Annotated[int, typer.Option(min=1, help=_THREADS_HELP)] = 1,
+    tmp_dir: Annotated[Path | None, typer.Option(help=_TMP_HELP)] = None,
+    memory: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
+) -> None:
+    """Drop query proteins that have any homolog in the training set."""
+    from locflow.partition import run_filter_homologs
+
+    result = run_filter_homologs(
+        query, against, out, report, threshold, exhaustive,
+        _mmseqs_options(threads, tmp_dir, memory),
+    )  # fmt: skip
+    done(f"kept {result['kept']} of {result['query']} query proteins -> {out}")
+
+
+@app.command("audit")
+def audit_cmd(
+    proteins: Annotated[Path, typer.Argument(help="Proteins table (Parquet).")],
+    folds: Annotated[
+        list[Path], typer.Argument(help="One or more folds tables; one search checks them all.")
+    ],
+    threshold: Annotated[float, typer.Option(help=_THRESHOLD_HELP)] = 0.3,
+    exhaustive: Annotated[
+        bool,
+        typer.Option("--exhaustive", help="Align every pair (no prefilter); small sets only."),
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Write crossing pairs and the search used as JSON.")
+    ] = None,
+    threads: Annotated[int, typer.Option(min=1, help=_THREADS_HELP)] = 1,
+    tmp_dir: Annotated[Path | None, typer.Option(help=_TMP_HELP)] = None,
+    memory: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
+) -> None:
+    """Re-check folds with an independent MMseqs2 search; exit 1 if a homolog pair crosses."""
+    from locflow.audit import run_audit
+
+    results = run_audit(
+        proteins, folds, threshold, exhaustive, _mmseqs_options(threads, tmp_dir, memory), report
+    )
+    for r in results:
+        print(
+            f"{r.name}\tkept {r.kept}\tcrossing pairs {r.crossing_pairs}\t"
+            f"max cross-fold identity {r.max_cross_identity:.3f}"
+        )
+    leaking = sum(r.crossing_pairs > 0 for r in results)
+    done(f"{leaking} of {len(results)} folds tables have homolog pairs across folds")
+    if leaking:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Console-script entry point: bad input becomes a one-line error and exit status 2."""
     try:

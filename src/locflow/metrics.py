@@ -10,6 +10,7 @@ KL(uniform over the signal's residues || attention), per signal type.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -93,8 +94,12 @@ def binary_metrics(
     y_pred = np.asarray(y_pred, dtype=bool)
     both = 0 < y_true.sum() < len(y_true)
     auc = roc_auc_score(y_true, y_prob) if (y_prob is not None and both) else None
+    with warnings.catch_warnings():
+        # One label value only: MCC is 0 by scikit-learn's definition; no need to warn.
+        warnings.filterwarnings("ignore", message="A single label was found")
+        mcc = matthews_corrcoef(y_true, y_pred)
     return {
-        "mcc": _num(matthews_corrcoef(y_true, y_pred)),
+        "mcc": _num(mcc),
         "f1": _num(f1_score(y_true, y_pred, zero_division=0)),
         "precision": _num(precision_score(y_true, y_pred, zero_division=0)),
         "recall": _num(recall_score(y_true, y_pred, zero_division=0)),

@@ -113,7 +113,7 @@ def attention_plot(
             ax.set_xticks(pos, list(sequence), fontsize=7, family="monospace")
         else:
             ax.set_xlabel("residue")
-        ax.set_title(title or "attention", loc="left")
+        ax.set_title(title or "attention", loc="left", pad=16)
         handles = [
             Patch(color=SIGNAL_COLORS.get(t, MUTED), alpha=0.5, label=f"{t} (annotated)")
             for t in dict.fromkeys(s["type"] for s in true_spans or ())
@@ -121,9 +121,8 @@ def attention_plot(
         handles.append(plt.Line2D([], [], color="#888888", ls="--", lw=0.8, label="uniform"))
         ax.legend(handles=handles, loc="upper right", frameon=False, fontsize=7, ncols=2)
         text = "predicted signals: " + (", ".join(signals) if signals else "none")
-        ax.text(0.0, 1.02, text, transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
+        ax.text(0.0, 1.01, text, transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
                 color="#444444")
-        ax.title.set_position((0.0, 1.1))
         if locations:
             _location_bars(axes[1], locations, predicted or [], thresholds)
         fig.tight_layout()

@@ -361,3 +361,20 @@ def test_environments_and_containers_are_pinned_alike() -> None:
         assert re.search(r"^FROM \S+:\d[\w.-]*", text, re.M), f"{image}: unpinned base image"
         assert re.search(r"mmseqs2=\S+", text), f"{image}: unpinned MMseqs2"
         assert "constraints.txt" in text and "TORCH_VERSION=" in text
+
+
+def test_bin_locflow_runs_the_cli() -> None:
+    """bin/locflow (on every task's PATH under Nextflow) reaches the same CLI."""
+    import subprocess
+    import sys
+
+    from locflow import __version__
+
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bin" / "locflow"), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout.strip() == f"locflow {__version__}"
+    assert os.access(ROOT / "bin" / "locflow", os.X_OK)

@@ -18,7 +18,7 @@ process AUDIT {
     script:
     def args = task.ext.args ?: ''
     """
-    locflow audit ${proteins} ${folds} --threshold ${threshold} --out audit.json --threads ${task.cpus} ${args}
+    locflow audit ${proteins} ${folds} --threshold ${threshold} --report audit.json --threads ${task.cpus} ${args}
     """
 
     stub:

@@ -10,6 +10,7 @@ process FILTER_HOMOLOGS {
 
     output:
     path "${query.baseName}_kept.parquet", emit: proteins
+    path "${query.baseName}_kept.json",    emit: report
     tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
 
     when:
@@ -24,5 +25,6 @@ process FILTER_HOMOLOGS {
     stub:
     """
     touch ${query.baseName}_kept.parquet
+    echo '{}' > ${query.baseName}_kept.json
     """
 }

@@ -6,7 +6,6 @@ process PREDICT {
     input:
     path fasta
     path model, stageAs: 'model/*' // the fold<k> folders of one training run
-    path checkpoint                // pretrained weights folder, or [] for the cnn backbone
 
     output:
     path "predictions/${fasta.baseName}", emit: predictions
@@ -17,9 +16,8 @@ process PREDICT {
 
     script:
     def args = task.ext.args ?: ''
-    def checkpoint_arg = checkpoint ? "--checkpoint ${checkpoint}" : ''
     """
-    locflow predict ${fasta} --model model ${checkpoint_arg} --out predictions/${fasta.baseName} ${args}
+    locflow predict ${fasta} --model model --out predictions/${fasta.baseName} ${args}
     """
 
     stub:

@@ -1,0 +1,65 @@
+"""A tiny real model folder, trained once per test session with locflow's own training code.
+
+Demo data (locflow make-demo-data) is curated like SwissProt, split round-robin into three
+folds, and two cnn fold models are trained for one epoch: enough to exercise evaluation,
+prediction and reports on real weights, thresholds and attention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from locflow.curate import run_curate_swissprot
+from locflow.demo_data import make_demo_data
+from locflow.tables import folds_table, read_proteins, write_table
+from locflow.train import TrainSettings, train_fold
+
+FOLDS = 3
+TRAINED = (0, 1)
+_CACHE: dict[str, "TinyModel"] = {}
+
+
+@dataclass(frozen=True)
+class TinyModel:
+    """Paths of the session's demo data and trained model."""
+
+    root: Path
+    proteins: Path
+    folds: Path
+    model: Path
+    fasta: Path
+
+
+def build(root: Path) -> TinyModel:
+    """Make demo data, curate it, assign folds and train the fold models under `root`."""
+    demo = root / "demo"
+    make_demo_data(demo, seed=3, proteins=90, proteome=12)
+    proteins = root / "proteins.parquet"
+    run_curate_swissprot([demo / "uniprot_sprot.dat"], proteins)
+    ids = read_proteins(proteins).column("id").to_pylist()
+    folds = root / "folds.parquet"
+    write_table(folds_table(ids, [i % FOLDS for i in range(len(ids))]), folds)
+    model = root / "model"
+    for k in TRAINED:
+        settings = TrainSettings(
+            fold=k,
+            epochs=1,
+            cnn={"channels": 16, "dilations": [1, 2], "kernel": 5, "dropout": 0.0},
+            hidden=32,
+            signal_epochs=20,
+            device="cpu",
+            seed=k,
+        )
+        train_fold(proteins, folds, model, settings)
+    return TinyModel(root, proteins, folds, model, demo / "proteome.fasta")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
+    """The session's tiny trained model (built on first use, shared by all test modules)."""
+    if "model" not in _CACHE:
+        _CACHE["model"] = build(tmp_path_factory.mktemp("tiny_model"))
+    return _CACHE["model"]
