@@ -14,7 +14,6 @@ predictions table of locflow.predict plus ``fold``, ``sequence`` and the truth:
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -171,11 +170,15 @@ def headline(metrics: dict[str, Any]) -> str:
         parts = []
         for name in names:
             s = metrics["summary"].get(f"locations.{name}", {})
-            std = s.get("std")
-            parts.append(f"{name} {s.get('mean')}" + (f" ± {std:.3f}" if std is not None else ""))
+            mean, std = s.get("mean"), s.get("std")
+            text = "n/a" if mean is None else f"{mean:.3f}"
+            parts.append(f"{name} {text}" + (f" ± {std:.3f}" if std is not None else ""))
         return "cross-validation: " + ", ".join(parts)
     loc = metrics["metrics"]["locations"]
-    return "independent test: " + ", ".join(f"{n} {loc.get(n)}" for n in names)
+    values = {n: loc.get(n) for n in names}
+    return "independent test: " + ", ".join(
+        f"{n} {'n/a' if v is None else f'{v:.3f}'}" for n, v in values.items()
+    )
 
 
-__all__ = ["evaluate", "headline", "metrics_of", "predict_proteins", "json"]
+__all__ = ["evaluate", "headline", "metrics_of", "predict_proteins"]
