@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import sys
 import time
@@ -226,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     result = {
         "date": dt.date.today().isoformat(),
-        "machine": f"{platform.machine()} {torch.get_num_threads()} torch thread(s), "
+        "machine": f"{_cpu_name()} ({os.cpu_count()} cores), {torch.get_num_threads()} torch "
+        "thread(s), "
         + (f"CUDA {torch.cuda.get_device_name()}" if device.type == "cuda" else "CPU"),
         "command": "benchmarks/train.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
@@ -242,6 +244,16 @@ def main(argv: list[str] | None = None) -> int:
         write_docs(result)
     print(f"results -> {args.work / 'results.json'} ({result['total_s']:.0f} s)")
     return 0
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _ms(summary: dict[str, Any], key: str) -> str:

@@ -103,5 +103,7 @@ def hard_set(seed: int = 0, families: int = 10, members: int = 8, giant: int = 7
         out.fragments.append((src, out.add(f"G{f}", frag, ["Extracellular"])))
     for s in range(25):
         locs = ["Peroxisome", "Cytoplasm"] if s % 6 == 0 else [common[s % len(common)]]
-        out.singletons.append(out.add(f"S{s}", random_protein(rng, int(rng.integers(60, 400))), locs))
+        out.singletons.append(
+            out.add(f"S{s}", random_protein(rng, int(rng.integers(60, 400))), locs)
+        )
     return out

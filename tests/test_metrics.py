@@ -202,3 +202,18 @@ def test_score_refuses_predictions_that_match_nothing():
     rows = [{**r, "id": r["id"] + "_x"} for r in _prediction_rows()]
     with pytest.raises(InputError, match="no prediction matches"):
         score(pa.Table.from_pylist(rows, schema=PREDICTIONS_SCHEMA), _truth())
+
+
+def test_threshold_curve_equals_scikit_learn_per_threshold():
+    from sklearn.metrics import f1_score, matthews_corrcoef
+
+    from locflow.metrics import threshold_curve
+
+    rng = np.random.default_rng(0)
+    y = rng.random(200) < 0.3
+    p = np.clip(y * 0.3 + rng.random(200) * 0.7, 0, 1)
+    grid = np.linspace(0.0, 1.0, 21)
+    curve = threshold_curve(y, p, grid)
+    for k, t in enumerate(grid):
+        assert curve["mcc"][k] == pytest.approx(matthews_corrcoef(y, p >= t), abs=1e-9)
+        assert curve["f1"][k] == pytest.approx(f1_score(y, p >= t, zero_division=0), abs=1e-9)

@@ -19,7 +19,7 @@ from locflow.train import TrainSettings, train_fold
 
 FOLDS = 3
 TRAINED = (0, 1)
-_CACHE: dict[str, "TinyModel"] = {}
+_CACHE: dict[str, object] = {}
 
 
 @dataclass(frozen=True)
@@ -62,4 +62,38 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
     """The session's tiny trained model (built on first use, shared by all test modules)."""
     if "model" not in _CACHE:
         _CACHE["model"] = build(tmp_path_factory.mktemp("tiny_model"))
-    return _CACHE["model"]
+    return _CACHE["model"]  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Evaluations:
+    """Output folders of `evaluate` on the tiny model: cross-validation and a test set."""
+
+    cv: Path
+    test: Path
+    test_proteins: Path
+
+
+@pytest.fixture(scope="session")
+def evaluations(tiny_model: TinyModel) -> Evaluations:  # noqa: F811
+    """Cross-validation over the trained folds, and an 'independent test' on fold 2.
+
+    Fold 2 is never a test fold here; it stands in for a held-out set (the point is the
+    mechanics of averaging, not the numbers).
+    """
+    if "evaluations" not in _CACHE:
+        from locflow.evaluate import evaluate
+        from locflow.tables import read_folds
+
+        root = tiny_model.root
+        folds = read_folds(tiny_model.folds).to_pydict()
+        held = {i for i, f in zip(folds["id"], folds["fold"], strict=True) if f == 2}
+        table = read_proteins(tiny_model.proteins)
+        mask = [i in held for i in table.column("id").to_pylist()]
+        test_proteins = root / "test_proteins.parquet"
+        write_table(table.filter(mask), test_proteins)
+        evaluate(tiny_model.model, tiny_model.proteins, root / "cv", folds=tiny_model.folds,
+                 device="cpu")
+        evaluate(tiny_model.model, test_proteins, root / "test", device="cpu")
+        _CACHE["evaluations"] = Evaluations(root / "cv", root / "test", test_proteins)
+    return _CACHE["evaluations"]  # type: ignore[return-value]

@@ -143,7 +143,9 @@ def check_folds(
     position = {pid: i for i, pid in enumerate(ids)}
     fold = np.full(len(ids), -1, dtype=np.int64)
     seen = np.zeros(len(ids), dtype=bool)
-    for pid, f in zip(folds.column("id").to_pylist(), folds.column("fold").to_pylist(), strict=True):
+    for pid, f in zip(
+        folds.column("id").to_pylist(), folds.column("fold").to_pylist(), strict=True
+    ):
         if pid not in position:
             raise InputError(f"folds table {name}: id {pid!r} is not in the proteins table")
         fold[position[pid]] = -1 if f is None else f
@@ -163,7 +165,9 @@ def check_folds(
         kept=int((fold >= 0).sum()),
         not_in_folds=int((~seen).sum()),
         crossing_pairs=int(crossing.sum()),
-        crossing_proteins=int(np.unique(np.concatenate([pairs.a[crossing], pairs.b[crossing]])).size),
+        crossing_proteins=int(
+            np.unique(np.concatenate([pairs.a[crossing], pairs.b[crossing]])).size
+        ),
         max_cross_identity=float(pairs.identity[cross_any].max()) if cross_any.any() else 0.0,
         pairs=listed,
     )

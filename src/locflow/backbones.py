@@ -16,6 +16,7 @@ Weights come from a local folder (config.json + weights + tokenizer files, as wr
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -260,6 +261,9 @@ def load_backbone(
     device = resolve_device(device)
     dtype = resolve_dtype(dtype, device)
     from transformers import AutoConfig, AutoTokenizer, EsmModel, T5EncoderModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # locflow shows its own progress
 
     try:
         config = AutoConfig.from_pretrained(path, local_files_only=local)
@@ -270,6 +274,9 @@ def load_backbone(
         raise InputError(
             f"{checkpoint}: a {config.model_type!r} model, but backbone {name} needs {expected!r}"
         )
+    layers = int(config.num_layers if family == "t5" else config.num_hidden_layers)
+    if not -(layers + 1) <= layer <= layers:
+        raise InputError(f"{checkpoint}: --layer {layer} outside -{layers + 1}..{layers}")
     kwargs: dict[str, Any] = {"dtype": dtype, "attn_implementation": attention}
     if family == "esm":
         kwargs["add_pooling_layer"] = False
@@ -291,7 +298,10 @@ def add_lora(backbone: Backbone, rank: int = 4, alpha: int = 8, dropout: float =
 
     targets = ["q", "k", "v", "o"] if backbone.family == "t5" else ["query", "key", "value"]
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets)
-    backbone.model = get_peft_model(backbone.model, config)
+    with warnings.catch_warnings():
+        # peft calls a transformers method that transformers deprecates; nothing to act on.
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        backbone.model = get_peft_model(backbone.model, config)
     return backbone
 
 

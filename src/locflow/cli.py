@@ -538,6 +538,52 @@ def audit_cmd(
         raise typer.Exit(1)
 
 
+@app.command("embed")
+def embed_cmd(
+    input: Annotated[
+        Path, typer.Argument(help="Proteins table (Parquet) or FASTA (plain or gzipped).")
+    ],
+    backbone: Annotated[str, typer.Option(help="Language model: esm2, esm1b or prott5.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Embeddings HDF5 to create or extend (resumable).")
+    ],
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(help="Model folder (config.json, weights, tokenizer files), or a hub id "
+                     "such as facebook/esm2_t33_650M_UR50D to download explicitly."),
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
+    tokens_per_batch: Annotated[
+        int | None,
+        typer.Option(min=1, help="Padded tokens per batch (default 4096 on CPU, 16384 on GPU)."),
+    ] = None,
+    layer: Annotated[
+        int, typer.Option(help="Hidden layer to store (-1 last, 0 the embedding layer).")
+    ] = -1,
+    dtype: Annotated[
+        str,
+        typer.Option(help="Compute precision: auto (bf16 where native, else fp16 on GPU, fp32 "
+                     "on CPU), fp32, bf16 or fp16. Stored embeddings are float16."),
+    ] = "auto",
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Log and skip invalid sequences, not fail.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Per-residue embeddings (float16 HDF5 keyed by sequence hash); reruns skip stored ones."""
+    from locflow.embed import embed_file
+
+    s = embed_file(
+        input, out, backbone, checkpoint, device=device, dtype=dtype, layer=layer,
+        tokens_per_batch=tokens_per_batch, progress=progress, skip_invalid=skip_invalid,
+    )  # fmt: skip
+    skipped = f", {s.skipped_invalid} invalid skipped" if s.skipped_invalid else ""
+    done(
+        f"embedded {s.embedded} sequences ({s.residues} residues, {s.seconds:.1f} s), "
+        f"{s.stored_before} already stored{skipped} -> {out}"
+    )
+
+
 def main() -> None:
     """Console-script entry point: bad input becomes a one-line error and exit status 2."""
     try:

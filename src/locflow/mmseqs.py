@@ -178,16 +178,20 @@ def align(
         work = Path(tmp)
         _write_fasta(work / "q.fasta", queries)
         seconds["createdb"] = _run(
-            binary, ["createdb", str(work / "q.fasta"), str(work / "qdb"), "--dbtype", "1"],
-            "createdb", work,
+            binary,
+            ["createdb", str(work / "q.fasta"), str(work / "qdb"), "--dbtype", "1"],
+            "createdb",
+            work,
         )
         tdb = work / "qdb"
         if not same:
             _write_fasta(work / "t.fasta", targets)
             tdb = work / "tdb"
             seconds["createdb"] += _run(
-                binary, ["createdb", str(work / "t.fasta"), str(tdb), "--dbtype", "1"],
-                "createdb_target", work,
+                binary,
+                ["createdb", str(work / "t.fasta"), str(tdb), "--dbtype", "1"],
+                "createdb_target",
+                work,
             )
         pref = work / "pref"
         if settings.exhaustive:

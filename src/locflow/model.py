@@ -198,9 +198,11 @@ class Batch:
 
     def to(self, device: torch.device | str) -> Batch:
         """Move tensors to `device` (sequence lists stay as they are)."""
-        inputs = self.inputs.to(device) if isinstance(self.inputs, torch.Tensor) else self.inputs
-        move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return Batch(inputs, move(self.mask), self.keep, move(self.signal_mask))
+
+        def move(t: Any) -> Any:
+            return t.to(device) if isinstance(t, torch.Tensor) else t
+
+        return Batch(move(self.inputs), move(self.mask), self.keep, move(self.signal_mask))
 
 
 def _pad_mask(lengths: list[int]) -> torch.Tensor:

@@ -37,10 +37,14 @@ from locflow.tables import folds_table, read_proteins, write_table
 
 log = logging.getLogger(__name__)
 
-# The partitioner's search: sensitive enough that the audit's deeper search (-s 7.5) finds no
-# pair it missed on the DeepLoc 2.0 set (docs/benchmarks.md), and deep enough (max-seqs) that
-# members of large families keep all their homologs.
+# The partitioner's search, in two tiers (docs/benchmarks.md has the measurements behind them):
+# all-vs-all at a moderate sensitivity finds the homologs of long proteins, whose >30% pairs
+# share many k-mers; the pairs a moderate prefilter misses have a short member, so every short
+# protein is searched again against everything at the audit's sensitivity. Short proteins carry
+# a small share of all residues, so the second tier is cheap.
 PARTITION_SEARCH = mmseqs.SearchSettings(sensitivity=5.7, max_seqs=2000)
+SHORT_SEARCH = mmseqs.SearchSettings(sensitivity=7.5, max_seqs=2000)
+SHORT_LENGTH = 300
 
 REMOVED = -1
 
@@ -83,22 +87,51 @@ def homolog_graph(
     threshold: float,
     settings: mmseqs.SearchSettings = PARTITION_SEARCH,
     options: mmseqs.RunOptions | None = None,
+    short_settings: mmseqs.SearchSettings | None = SHORT_SEARCH,
+    short_length: int = SHORT_LENGTH,
 ) -> HomologGraph:
-    """Align sequences all-vs-all and keep pairs with identity above `threshold` as edges."""
-    settings = mmseqs.SearchSettings(
-        sensitivity=settings.sensitivity,
-        max_seqs=settings.max_seqs,
-        exhaustive=settings.exhaustive,
-        min_identity=threshold,
-        extra_prefilter_args=settings.extra_prefilter_args,
-    )
-    aln = mmseqs.align(sequences, settings=settings, options=options)
-    i, j, ident = mmseqs.homolog_pairs(aln, threshold)
+    """Find every pair with identity above `threshold`: the edges of the homolog graph.
+
+    All-vs-all with `settings`, then sequences up to `short_length` residues against all with
+    `short_settings` (None skips that tier).
+    """
     n = len(sequences)
-    adj = sp.coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n)).tocsr()
+    i_all, j_all, id_all = [], [], []
+    seconds: dict[str, float] = {}
+    tiers = [(settings, None)]
+    short = [q for q, s in enumerate(sequences) if len(s) <= short_length]
+    if short_settings is not None and short and not settings.exhaustive:
+        tiers.append((short_settings, np.array(short)))
+    for tier, (tier_settings, queries) in enumerate(tiers):
+        tier_settings = mmseqs.SearchSettings(
+            sensitivity=tier_settings.sensitivity,
+            max_seqs=tier_settings.max_seqs,
+            exhaustive=tier_settings.exhaustive,
+            min_identity=threshold,
+            extra_prefilter_args=tier_settings.extra_prefilter_args,
+        )
+        if queries is None:
+            aln = mmseqs.align(sequences, settings=tier_settings, options=options)
+        else:
+            aln = mmseqs.align([sequences[q] for q in queries], sequences, tier_settings, options)
+            aln.query = queries[aln.query]
+            keep = aln.query != aln.target
+            for name in ("query", "target", "seqid", "qlen", "tlen"):
+                setattr(aln, name, getattr(aln, name)[keep])
+        i, j, ident = mmseqs.homolog_pairs(aln, threshold)
+        i_all.append(i)
+        j_all.append(j)
+        id_all.append(ident)
+        for key, value in aln.seconds.items():
+            seconds[f"tier{tier + 1}_{key}"] = value
+    i, j = np.concatenate(i_all), np.concatenate(j_all)
+    ident = np.concatenate(id_all)
+    adj = sp.coo_matrix((np.ones(i.size, dtype=np.int32), (i, j)), shape=(n, n)).tocsr()
     adj = (adj + adj.T).tocsr()
     adj.data[:] = 1
-    return HomologGraph(adj, int(i.size), float(ident.max()) if ident.size else 0.0, aln.seconds)
+    adj = adj.astype(np.int8)
+    edges = int(adj.nnz // 2)
+    return HomologGraph(adj, edges, float(ident.max()) if ident.size else 0.0, seconds)
 
 
 def _fiedler_order(adj: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
@@ -262,7 +295,9 @@ def restore_removed(
             if folds.size == 1:
                 fold_of[u] = folds[0]
             elif folds.size == 0:
-                loads = np.bincount(fold_of[fold_of >= 0], weights=weight[fold_of >= 0], minlength=k)
+                loads = np.bincount(
+                    fold_of[fold_of >= 0], weights=weight[fold_of >= 0], minlength=k
+                )
                 fold_of[u] = int(np.argmin(loads))
             else:
                 continue
@@ -371,6 +406,11 @@ def _report(
             "sensitivity": settings.sensitivity,
             "max_seqs": settings.max_seqs,
             "exhaustive": settings.exhaustive,
+            "short_tier": {
+                "max_length": SHORT_LENGTH,
+                "sensitivity": SHORT_SEARCH.sensitivity,
+                "max_seqs": SHORT_SEARCH.max_seqs,
+            },
             "alignment_mode": 3,
             "threads": options.threads,
         },

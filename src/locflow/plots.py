@@ -172,8 +172,8 @@ def mcc_bars(
                    color=palette[k % len(palette)], capsize=2, error_kw={"lw": 0.8})
         ax.set_xticks(x, [c.replace(" ", "\n", 1) for c in classes], fontsize=8)
         ax.set_ylabel(metric)
-        ax.set_ylim(min(0.0, float(np.nanmin([v[0] for r in runs.values() for v in r.values()]
-                                              or [0.0]))), 1.0)
+        lows = [v[0] - (v[1] or 0.0) for r in runs.values() for v in r.values()]
+        ax.set_ylim(min([0.0, *lows]) - 0.05, 1.0)
         ax.axhline(0, color="#444444", lw=0.6)
         ax.grid(axis="y", color="#eeeeee")
         ax.set_axisbelow(True)
@@ -224,7 +224,7 @@ def threshold_curves(
     title: str = "",
 ) -> Path:
     """Per class: MCC and F1 against the decision threshold, the chosen threshold marked."""
-    from sklearn.metrics import f1_score, matthews_corrcoef
+    from locflow.metrics import threshold_curve
 
     grid = np.linspace(0.02, 0.98, 49)
     present = [j for j in range(len(classes)) if 0 < truth[:, j].sum() < len(truth)]
@@ -235,9 +235,8 @@ def threshold_curves(
         for ax in axes.flat[len(present):]:
             ax.set_visible(False)
         for ax, j in zip(axes.flat, present, strict=False):
-            y = truth[:, j].astype(bool)
-            mcc = [matthews_corrcoef(y, probabilities[:, j] >= t) for t in grid]
-            f1 = [f1_score(y, probabilities[:, j] >= t, zero_division=0) for t in grid]
+            curve = threshold_curve(truth[:, j], probabilities[:, j], grid)
+            mcc, f1 = curve["mcc"], curve["f1"]
             ax.plot(grid, mcc, color=ACCENT, lw=1.3, label="MCC")
             ax.plot(grid, f1, color="#e07b39", lw=1.0, ls="--", label="F1")
             t = thresholds.get(classes[j])

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -413,6 +414,10 @@ def predict_fasta(
 
     if tokens_per_batch < 1:
         raise InputError(f"--tokens-per-batch must be positive, not {tokens_per_batch}")
+    # Read the first record before loading any model, so that an empty or non-FASTA file
+    # fails at once.
+    stream = read_fasta(fasta)
+    first = next(stream)
     ensemble = load_ensemble(model_dir, device, embeddings=embeddings)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -444,7 +449,7 @@ def predict_fasta(
         stack.callback(att_writer.close)
         stack.enter_context(bar)
         task = bar.add_task("predicting", total=None)
-        for chunk in chunks(read_fasta(fasta), chunk_residues):
+        for chunk in chunks(itertools.chain([first], stream), chunk_residues):
             numbers = list(range(total, total + len(chunk)))
             ok_index = [i for i, r in enumerate(chunk) if r.ok]
             out = None

@@ -146,7 +146,11 @@ def localization_table(runs: list[Run]) -> Table:
     rows = []
     for key, name in HEADLINE_NAMES.items():
         row = [name] + [_fmt(*r.value(f"locations.{key}")) for r in runs]
-        row += [_fmt(DEEPLOC2_PUBLISHED[k].get(key)) for k in kinds]
+        # Published numbers keep the paper's two decimals.
+        row += [
+            "–" if DEEPLOC2_PUBLISHED[k].get(key) is None else f"{DEEPLOC2_PUBLISHED[k][key]:.2f}"
+            for k in kinds
+        ]
         rows.append(row)
     scored = {r.label: r.value("locations.scored_classes")[0] for r in runs if r.kind == "test"}
     note = (
@@ -178,7 +182,7 @@ def per_class_table(runs: list[Run]) -> Table:
     rows.append(mem)
     note = (
         "A dash: the class is absent from the evaluated proteins. DeepLoc 2.0's per-location "
-        "MCCs are not repeated here (see the paper's Table 1)."
+        "MCCs are not quoted: only numbers that can be cited exactly are shown."
     )
     return Table("Per-location MCC and ROC AUC", header, rows, note)
 
@@ -253,20 +257,21 @@ def _figures(runs: list[Run], folder: Path) -> list[tuple[str, str, Path]]:
         path = plots.cooccurrence_plot(truth, pred, folder / f"cooc{k}.png", title=r.label)
         figs.append(("Label co-occurrence", f"{r.label}: proteins per pair of labels.", path))
         probs = np.array([cols[c] for c in LOCATIONS], dtype=np.float64).T
-        thr = r.metrics["thresholds"]
-        # For CV each fold has its own thresholds; the curve marks their mean.
-        if r.kind == "cv":
-            thr = {
-                c: float(np.mean([t["locations"][c] for t in thr.values()])) for c in LOCATIONS
-            }
-        else:
-            thr = thr["locations"]
+        thr = _mean_thresholds(r)
         path = plots.threshold_curves(probs, truth, thr, folder / f"thr{k}.png", title=r.label)
         figs.append(
             ("Threshold curves", f"{r.label}: dotted line = threshold used.", path)
         )
         figs += _attention_figures(r, cols, folder, k)
     return figs
+
+
+def _mean_thresholds(run: Run) -> dict[str, float]:
+    """Location thresholds of a run; for CV (one set per fold) their mean, as plotted."""
+    thr = run.metrics["thresholds"]
+    if run.kind == "cv":
+        return {c: float(np.mean([t["locations"][c] for t in thr.values()])) for c in LOCATIONS}
+    return dict(thr["locations"])
 
 
 def _attention_figures(
@@ -307,6 +312,7 @@ def _attention_figures(
             predicted=cols["locations"][i],
             signals=cols["signals"][i],
             true_spans=cols["true_signals"][i],
+            thresholds=_mean_thresholds(run),
         )
         figs.append(("Attention", f"{run.label}: {pid}", path))
     return figs

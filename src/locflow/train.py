@@ -275,18 +275,15 @@ def predict_dataset(
     model.eval()
     lengths = [min(len(s), 2 * (inputs.half or len(s))) for s in data.sequences]
     probs = np.zeros((len(data), len(OUTPUTS)), dtype=np.float32)
-    pooled: np.ndarray | None = None
+    pooled = np.zeros((len(data), model.classifier.in_features), dtype=np.float32)
     sig = np.zeros((len(data), len(SIGNALS)), dtype=np.float32)
     for idx in token_batches(lengths, tokens_per_batch):
         x, mask, _ = inputs.batch(data, idx)
         with _autocast(inputs.device):
             out = model(x, mask)
-        if pooled is None:
-            pooled = np.zeros((len(data), out.pooled.shape[1]), dtype=np.float32)
         probs[idx] = torch.sigmoid(out.logits.float()).cpu().numpy()
         pooled[idx] = out.pooled.float().cpu().numpy()
         sig[idx] = torch.sigmoid(out.signal_logits.float()).cpu().numpy()
-    assert pooled is not None
     return probs, pooled, sig
 
 
@@ -417,6 +414,8 @@ def train_fold(
     train, val, val_fold, k = load_split(proteins, folds, settings.fold, settings.validation_fold)
     settings = copy.deepcopy(settings)
     settings.validation_fold = val_fold
+    if settings.embeddings and not settings.lora and settings.backbone != "cnn":
+        _match_store(settings)
     if settings.clip_half is None:
         settings.clip_half = default_clip_half(settings.backbone)
     if settings.lora and settings.backbone == "cnn":
@@ -550,9 +549,13 @@ def train_fold(
     load_weights(model, {k_: v.to(device) for k_, v in best_weights.items()})
     val_probs, val_pooled, _ = predict_dataset(model, inputs, val, settings.tokens_per_batch)
     thresholds, val_mcc = mcc_thresholds(val_probs, val.targets)
-    train_probs, train_pooled, _ = predict_dataset(model, inputs, train, settings.tokens_per_batch)
+    # The signal head only ever sees proteins with annotated signals: predict just those.
+    signalled = train.subset([i for i, s in enumerate(train.signals) if s])
+    train_probs, train_pooled, _ = predict_dataset(
+        model, inputs, signalled, settings.tokens_per_batch
+    )
     signal_report = train_signal_head(
-        model, (train_probs, train_pooled), train, (val_probs, val_pooled), val, settings
+        model, (train_probs, train_pooled), signalled, (val_probs, val_pooled), val, settings
     )
     best_epoch = min(history, key=lambda h: h["val_loss"])["epoch"] if history else 0
     config.update(
@@ -577,6 +580,25 @@ def train_fold(
     save_fold(folder, model, config)
     write_ensemble(out)
     return config
+
+
+def _match_store(settings: TrainSettings) -> None:
+    """Stored embeddings fix the backbone and the clipping; a mismatch is an input error."""
+    from locflow.embed import EmbeddingStore
+
+    store = EmbeddingStore(settings.embeddings)
+    if store.backbone != settings.backbone:
+        raise InputError(
+            f"{settings.embeddings}: embeddings of {store.backbone}, not --backbone "
+            f"{settings.backbone}"
+        )
+    if settings.clip_half not in (None, store.clip_half):
+        raise InputError(
+            f"{settings.embeddings}: embeddings clipped at {store.clip_half}, "
+            f"not {settings.clip_half}"
+        )
+    settings.clip_half = store.clip_half
+    store.close()
 
 
 def _feature_dim(inputs: Inputs, data: Dataset, settings: TrainSettings) -> int:

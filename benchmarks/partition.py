@@ -1,0 +1,253 @@
+"""Benchmark: locflow partition against GraphPart on the DeepLoc 2.0 set, audited by locflow.
+
+Runs, one after another on the same machine: `locflow partition`, GraphPart `mmseqs2
+--prefilter`, GraphPart `mmseqs2` without prefilter (under a time limit), then one
+`locflow audit` over every folds table, DeepLoc's own `Partition` column included. Wall time
+and peak memory come from `/usr/bin/time -v` (the largest resident process of each tool's
+tree). Results go to <out>/results.json and a Markdown table <out>/results.md.
+
+    .venv/bin/python benchmarks/partition.py --out bench_out/partition --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gzip
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pyarrow.csv as pacsv
+
+from locflow.classes import LOCATIONS
+from locflow.mmseqs import find_mmseqs, mmseqs_version
+from locflow.tables import folds_table, protein_record, proteins_table, read_folds, write_table
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "deeploc2" / "swissprot_cv.csv.gz"
+BIN = Path(sys.executable).parent
+
+
+def load_deeploc(path: Path, subset: int | None, seed: int):
+    """DeepLoc CSV -> (proteins table, DeepLoc's own folds table)."""
+    with gzip.open(path, "rt", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if subset:
+        rng = np.random.default_rng(seed)
+        rows = [rows[i] for i in sorted(rng.choice(len(rows), subset, replace=False))]
+    records = [
+        protein_record(
+            r["ACC"],
+            r["Sequence"],
+            [c for c in LOCATIONS if float(r[c]) == 1.0],
+            kingdom=r["Kingdom"],
+            membrane=float(r["Membrane"]) == 1.0,
+            source="deeploc2",
+            release="DeepLoc-2.0",
+        )
+        for r in rows
+    ]
+    deeploc_folds = folds_table([r["ACC"] for r in rows], [int(r["Partition"]) for r in rows])
+    return proteins_table(records), deeploc_folds
+
+
+def write_graphpart_fasta(proteins, path: Path) -> None:
+    """FASTA with `|label=` headers; GraphPart balances one label, so the first location."""
+    with open(path, "w") as fh:
+        for pid, seq, locs in zip(
+            proteins.column("id").to_pylist(),
+            proteins.column("sequence").to_pylist(),
+            proteins.column("locations").to_pylist(),
+            strict=True,
+        ):
+            label = (locs[0] if locs else "none").replace(" ", "_").replace("/", "_")
+            fh.write(f">{pid}|label={label}\n{seq}\n")
+
+
+def run_limited(cmd, cwd, log, limit_s, env=None) -> dict:
+    """Run under /usr/bin/time -v, killing the process group at the time limit.
+
+    Returns wall seconds, peak RSS (MiB, the largest process of the tree) and exit status.
+    """
+    start = time.perf_counter()
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            ["/usr/bin/time", "-v", *cmd], cwd=cwd, stdout=fh, stderr=subprocess.STDOUT,
+            env=env, start_new_session=True,
+        )  # fmt: skip
+        try:
+            rc = proc.wait(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 15)
+            time.sleep(5)
+            if proc.poll() is None:
+                os.killpg(proc.pid, 9)
+            proc.wait()
+            rc = None
+    wall = time.perf_counter() - start
+    text = log.read_text(errors="replace")
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    return {
+        "wall_s": round(wall, 1),
+        "peak_rss_mib": round(int(match.group(1)) / 1024, 1) if match else None,
+        "exit": rc,
+        "finished": rc == 0,
+        "limit_s": limit_s,
+        "command": " ".join(str(c) for c in cmd),
+    }
+
+
+def graphpart(args, out: Path, extra: list[str], limit_s, env, name=None) -> dict:
+    """Run GraphPart's mmseqs2 mode in its own folder (it writes ./temp)."""
+    name = name or "graphpart_prefilter"
+    work = out / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    return run_limited(
+        [str(BIN / "graphpart"), "mmseqs2", "--fasta-file", str(out / "graphpart.fasta"),
+         "--threshold", str(args.threshold), "--out-file", str(work / "partition.csv"),
+         "--labels-name", "label", "--partitions", str(args.folds), *extra],
+        work, out / f"{name}.log", limit_s, env,
+    )  # fmt: skip
+
+
+def graphpart_folds(csv_path: Path, ids: list[str]):
+    """GraphPart's output CSV (AC, ..., cluster) -> folds table; absent ids were removed."""
+    table = pacsv.read_csv(csv_path)
+    got = dict(
+        zip(table.column("AC").to_pylist(), table.column("cluster").to_pylist(), strict=True)
+    )
+    return folds_table(ids, [int(float(got[i])) if i in got else -1 for i in ids])
+
+
+def fold_stats(folds, k: int) -> dict:
+    """Kept count, fold sizes and the largest deviation from kept/k."""
+    f = np.array(folds.column("fold").to_pylist())
+    sizes = np.bincount(f[f >= 0], minlength=k)
+    return {
+        "kept": int((f >= 0).sum()),
+        "fold_sizes": sizes.tolist(),
+        "max_size_deviation": round(float(np.abs(sizes / (sizes.sum() / k) - 1).max()), 4),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench_out" / "partition")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--threshold", type=float, default=0.3)
+    ap.add_argument("--subset", type=int, default=None, help="Random subset (development).")
+    ap.add_argument("--exact-limit-min", type=float, default=20.0,
+                    help="Time limit for GraphPart without --prefilter (minutes).")  # fmt: skip
+    ap.add_argument("--skip-graphpart", action="store_true")
+    args = ap.parse_args()
+
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    proteins, deeploc_folds = load_deeploc(args.data, args.subset, seed=0)
+    ids = proteins.column("id").to_pylist()
+    write_table(proteins, out / "proteins.parquet")
+    write_table(deeploc_folds, out / "deeploc_folds.parquet")
+    write_graphpart_fasta(proteins, out / "graphpart.fasta")
+    mmseqs = find_mmseqs()
+    # GraphPart calls `mmseqs` and `mmseqs_fake_prefilter.sh` from PATH: the same binary first.
+    env = dict(os.environ, PATH=f"{mmseqs.parent}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}")
+    results: dict = {
+        "date": dt.date.today().isoformat(),
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "data": str(args.data),
+        "proteins": len(ids),
+        "threshold": args.threshold,
+        "folds": args.folds,
+        "threads": args.threads,
+        "mmseqs": {"binary": str(mmseqs), "version": mmseqs_version(mmseqs)},
+        "runs": {},
+    }
+    tables = {"deeploc": out / "deeploc_folds.parquet"}
+
+    def save() -> None:
+        (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+    run = results["runs"]
+    run["locflow"] = run_limited(
+        [str(BIN / "locflow"), "partition", str(out / "proteins.parquet"), "--out",
+         str(out / "locflow_folds.parquet"), "--folds", str(args.folds), "--threshold",
+         str(args.threshold), "--threads", str(args.threads), "--tmp-dir", str(out / "tmp")],
+        out, out / "locflow_partition.log", None, env,
+    )  # fmt: skip
+    tables["locflow"] = out / "locflow_folds.parquet"
+    save()
+    exact = None
+    if not args.skip_graphpart:
+        run["graphpart_prefilter"] = graphpart(args, out, ["--prefilter"], None, env)
+        if run["graphpart_prefilter"]["finished"]:
+            write_table(
+                graphpart_folds(out / "graphpart_prefilter" / "partition.csv", ids),
+                out / "graphpart_prefilter.parquet",
+            )
+            tables["graphpart_prefilter"] = out / "graphpart_prefilter.parquet"
+        save()
+        # GraphPart without prefilter aligns all ~400 million pairs; it runs under a time limit
+        # beside the audit (it is reported as unfinished, not timed against locflow).
+        exact = ThreadPoolExecutor(1).submit(
+            graphpart, args, out, [], args.exact_limit_min * 60, env, "graphpart_exact"
+        )
+    for name, path in tables.items():
+        run.setdefault(name, {}).update(fold_stats(read_folds(path), args.folds))
+    audit_cmd = [str(BIN / "locflow"), "audit", str(out / "proteins.parquet"),
+                 *[str(p) for p in tables.values()], "--threads", str(args.threads),
+                 "--report", str(out / "audit.json"), "--tmp-dir", str(out / "tmp")]  # fmt: skip
+    results["audit"] = run_limited(audit_cmd, out, out / "audit.log", None, env)
+    audit = json.loads((out / "audit.json").read_text())
+    results["audit"]["search"] = audit["search"]
+    for name, res in zip(tables, audit["results"], strict=True):
+        run[name]["crossing_pairs"] = res["crossing_pairs"]
+        run[name]["crossing_proteins"] = res["crossing_proteins"]
+        run[name]["max_cross_identity"] = res["max_cross_identity"]
+    if exact is not None:
+        run["graphpart_exact"] = exact.result()
+        run["graphpart_exact"]["note"] = "ran beside the audit"
+    save()
+    (out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+def markdown(results: dict) -> str:
+    """The table for docs/benchmarks.md."""
+    lines = [
+        "| method | wall time | peak RSS | kept | fold sizes (max deviation from kept/k) "
+        "| crossing pairs (audit) | max cross-fold identity |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r in results["runs"].items():
+        if "wall_s" in r:
+            wall = f"{r['wall_s'] / 60:.1f} min" if r.get("finished") else (
+                f"did not finish in {r['limit_s'] / 60:.0f} min")  # fmt: skip
+            rss = f"{r['peak_rss_mib'] / 1024:.2f} GiB" if r.get("peak_rss_mib") else "-"
+        else:
+            wall, rss = "(given)", "-"
+        if "kept" not in r:
+            lines.append(f"| {name} | {wall} | {rss} | - | - | - | - |")
+            continue
+        lines.append(
+            f"| {name} | {wall} | {rss} | {r['kept']} | {r['fold_sizes']} "
+            f"({100 * r['max_size_deviation']:.1f}%) | {r.get('crossing_pairs', '-')} "
+            f"| {r.get('max_cross_identity', '-')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
