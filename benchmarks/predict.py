@@ -11,6 +11,9 @@ the arithmetic), and times:
   predictor runs (batch size 1), on a random sample of the same proteins (it is too slow to
   run on all of them in the same session), extrapolated as proteins/s.
 
+CPU seconds (all threads) are recorded beside wall seconds: on a machine shared with other jobs
+the wall time depends on the load, the CPU time much less.
+
 Usage: .venv/bin/python benchmarks/predict.py [--proteins 20000] [--folds 5] [--peer 1000]
 """
 
@@ -40,8 +43,28 @@ from locflow.train import TrainSettings
 HUMAN_AA = dict(
     zip(
         "LSAEGPVKRTQDIFNYHCMW",
-        (9.9, 8.3, 7.0, 7.1, 6.6, 6.3, 6.0, 5.7, 5.6, 5.4, 4.8, 4.7, 4.3, 3.7, 3.6, 2.7, 2.6,
-         2.3, 2.1, 1.2),
+        (
+            9.9,
+            8.3,
+            7.0,
+            7.1,
+            6.6,
+            6.3,
+            6.0,
+            5.7,
+            5.6,
+            5.4,
+            4.8,
+            4.7,
+            4.3,
+            3.7,
+            3.6,
+            2.7,
+            2.6,
+            2.3,
+            2.1,
+            1.2,
+        ),
         strict=True,
     )
 )
@@ -95,18 +118,20 @@ def make_model(folder: Path, folds: int) -> None:
     write_ensemble(folder)
 
 
-def peer_loop(model_dir: Path, fasta_lengths: np.ndarray, fasta: Path, sample: int) -> float:
-    """Seconds per protein for batch-size-1 prediction on a random sample of the proteins."""
+def peer_loop(
+    model_dir: Path, fasta_lengths: np.ndarray, fasta: Path, sample: int
+) -> tuple[float, float]:
+    """(Wall, CPU) seconds per protein for batch-size-1 prediction on a random sample."""
     from locflow.sequences import read_fasta
 
     ens = load_ensemble(model_dir, "cpu")
     rng = np.random.default_rng(1)
     chosen = set(rng.choice(len(fasta_lengths), size=sample, replace=False).tolist())
     seqs = [r.sequence for i, r in enumerate(read_fasta(fasta)) if i in chosen]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for seq in seqs:
         ens.predict([seq])
-    return (time.perf_counter() - start) / len(seqs)
+    return (time.perf_counter() - start) / len(seqs), (time.process_time() - cpu) / len(seqs)
 
 
 def main() -> None:
@@ -127,14 +152,19 @@ def main() -> None:
         fasta = tmp / "proteome.fasta"
         write_fasta(fasta, lengths, args.seed)
         make_model(tmp / "model", args.folds)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         summary = predict_fasta(
-            fasta, tmp / "model", tmp / "out", device="cpu",
+            fasta,
+            tmp / "model",
+            tmp / "out",
+            device="cpu",
             tokens_per_batch=args.tokens_per_batch,
         )
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         assert summary["predicted"] == args.proteins
-        per_protein = peer_loop(tmp / "model", lengths, fasta, min(args.peer, args.proteins))
+        per_protein, peer_cpu = peer_loop(
+            tmp / "model", lengths, fasta, min(args.peer, args.proteins)
+        )
 
     clipped = np.minimum(lengths, 2 * CNN_CLIP_HALF)
     result = {
@@ -149,9 +179,12 @@ def main() -> None:
         "residues_read": int(clipped.sum()),
         "locflow_seconds": round(seconds, 1),
         "locflow_proteins_per_s": round(args.proteins / seconds, 1),
+        "locflow_cpu_seconds": round(cpu_seconds, 1),
         "peer_sample": min(args.peer, args.proteins),
-        "peer_proteins_per_s": round(1 / per_protein, 1),
+        "peer_proteins_per_s": round(1 / per_protein, 2),
         "peer_seconds_extrapolated": round(per_protein * args.proteins, 1),
+        "peer_cpu_seconds_extrapolated": round(peer_cpu * args.proteins, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(result, indent=2))
     if args.json:

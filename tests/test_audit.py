@@ -65,8 +65,13 @@ def _pairs(result) -> set[frozenset]:
 
 
 def test_audit_search_is_deeper_than_the_partitioner():
-    assert AUDIT_SEARCH.sensitivity >= PARTITION_SEARCH.sensitivity
-    assert AUDIT_SEARCH.max_seqs >= PARTITION_SEARCH.max_seqs
+    audit, part = AUDIT_SEARCH, PARTITION_SEARCH
+    for a, p in ((audit.main, part.main), (audit.short, part.short)):
+        assert a.sensitivity >= p.sensitivity
+        assert a.max_seqs >= p.max_seqs
+        assert a.max_rejected >= p.max_rejected
+    assert audit.short_length >= part.short_length
+    assert audit.short.sensitivity == 7.5
 
 
 def test_exhaustive_audit_finds_exactly_the_planted_leaks(hard):
@@ -101,7 +106,7 @@ def test_prefilter_audit_agrees_with_exhaustive(hard, tmp_path):
                                  "2", "--report", str(report)])  # fmt: skip
     assert result.exit_code == 1, result.output
     data = json.loads(report.read_text())
-    assert data["search"]["sensitivity"] == AUDIT_SEARCH.sensitivity
+    assert data["search"]["sensitivity"] == AUDIT_SEARCH.main.sensitivity
     clean_r, leaky_r = data["results"]
     assert clean_r["crossing_pairs"] == 0
     assert planted <= {frozenset((p["a"], p["b"])) for p in leaky_r["pairs"]}

@@ -23,7 +23,12 @@ from locflow.files import InputError
 
 TINY = {"layers": 2, "hidden": 32, "heads": 4, "ffn": 64}
 NAMES = ("esm2", "esm1b", "prott5")
-SEQS = ["MKTAYIAKQRQISFVKSHFSRQ", "ACDEFGHIKLMNPQRSTVWYUOBZXJ", "MW", "GSGSGSGSGSGSGSGSGSGSGSGSGSGSGS"]
+SEQS = [
+    "MKTAYIAKQRQISFVKSHFSRQ",
+    "ACDEFGHIKLMNPQRSTVWYUOBZXJ",
+    "MW",
+    "GSGSGSGSGSGSGSGSGSGSGSGSGSGSGS",
+]
 
 
 @pytest.fixture(scope="module")

@@ -52,9 +52,7 @@ def test_cv_summary_is_mean_and_std_of_folds(evaluations):  # noqa: F811
         # Independent check of the per-fold accuracy: exact-match rate over the scored classes.
         rows = [i for i, f in enumerate(pred["fold"]) if str(f) == k]
         scored = set(metrics["per_fold"][k]["locations"]["scored_classes"])
-        exact = [
-            set(pred["locations"][i]) & scored == set(pred["true_locations"][i]) for i in rows
-        ]
+        exact = [set(pred["locations"][i]) & scored == set(pred["true_locations"][i]) for i in rows]
         assert metrics["per_fold"][k]["locations"]["accuracy"] == pytest.approx(
             np.mean(exact), abs=1e-6
         )

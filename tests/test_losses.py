@@ -26,7 +26,9 @@ def test_focal_bce_hand_value() -> None:
     # Element 1: z=0, y=1, w=3: -3 * (1-0.5)^1 * log 0.5 = 1.5 ln 2 = 1.0397208.
     # Element 2: z=2, y=0: p = sigmoid(2) = 0.8807971; -p * log(1-p) = 0.8807971 * 2.1269280
     # = 1.8733920. Mean of the two: 1.4565564.
-    loss = focal_bce(torch.tensor([[0.0, 2.0]]), torch.tensor([[1.0, 0.0]]), torch.tensor([3.0, 1.0]))
+    loss = focal_bce(
+        torch.tensor([[0.0, 2.0]]), torch.tensor([[1.0, 0.0]]), torch.tensor([3.0, 1.0])
+    )
     assert loss.item() == pytest.approx(1.4565564, abs=1e-6)
 
 

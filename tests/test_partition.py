@@ -22,6 +22,7 @@ from locflow.partition import (
     min_vertex_cut,
     pack_folds,
     partition_table,
+    readd_separators,
     restore_removed,
     split_component,
 )
@@ -158,6 +159,15 @@ def test_pack_folds_balances_sizes_and_rare_class():
     sizes = np.bincount(fold_of, weights=weight, minlength=5)
     assert np.abs(sizes / sizes.mean() - 1).max() < 0.02
     assert np.bincount(fold_of[::20], minlength=5).tolist() == [2, 2, 2, 2, 2]
+
+
+def test_readd_separators_puts_back_what_fits():
+    # Path 0-1-2-3-4 with 1 and 3 removed: re-adding 1 joins {0, 2} (3 units, fits cap 3);
+    # re-adding 3 as well would make one component of 5.
+    adj = _graph(5, [(0, 1), (1, 2), (2, 3), (3, 4)])
+    still = readd_separators(adj, np.ones(5, dtype=np.int64), np.array([1, 3]), 3,
+                             np.random.default_rng(0))  # fmt: skip
+    assert still.size == 1 and still[0] in (1, 3)
 
 
 def test_restore_removed_only_when_safe():

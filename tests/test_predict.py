@@ -179,8 +179,19 @@ def test_empty_fasta_is_a_clear_error(tiny_model, tmp_path):  # noqa: F811
     with pytest.raises(InputError, match="empty"):
         predict_fasta(empty, tiny_model.model, tmp_path / "out", device="cpu")
     assert not (tmp_path / "out" / "predictions.parquet").exists()
-    cmd = [sys.executable, "-m", "locflow.cli", "predict", str(empty), "--model",
-           str(tiny_model.model), "--out", str(tmp_path / "out2"), "--device", "cpu"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "locflow.cli",
+        "predict",
+        str(empty),
+        "--model",
+        str(tiny_model.model),
+        "--out",
+        str(tmp_path / "out2"),
+        "--device",
+        "cpu",
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True)
     assert run.returncode == 2
     assert "no FASTA records (file is empty)" in " ".join(run.stderr.split())

@@ -38,7 +38,10 @@ def test_report_puts_published_numbers_beside_ours(report):
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert "±" in cells[1]  # mean ± std over folds
     published = DEEPLOC2_PUBLISHED
-    assert cells[3:] == [f"{published['cv']['accuracy']:.2f}", f"{published['test']['accuracy']:.2f}"]
+    assert cells[3:] == [
+        f"{published['cv']['accuracy']:.2f}",
+        f"{published['test']['accuracy']:.2f}",
+    ]
     for title in ("Localization", "Per-location MCC", "Sorting signals", "Attention vs"):
         assert f"### {title}" in md
     html = out.read_text()

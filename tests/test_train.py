@@ -210,6 +210,10 @@ def test_frozen_backbone_from_stored_embeddings(tmp_path, tiny_esm) -> None:
     a = predict_batch(model, cfg, seqs, embeddings=[store.get(s) for s in seqs])
     b = predict_batch(model, cfg, seqs, backbone=backbone)
     assert np.allclose(a.probabilities, b.probabilities, atol=2e-3)
+    # Without stored embeddings the frozen backbone runs live on every batch.
+    live = TrainSettings(fold=1, backbone="esm2", checkpoint=str(tiny_esm), epochs=1, device="cpu")
+    live_config = train_fold(proteins, folds, tmp_path / "live", live)
+    assert live_config["dim"] == 32 and live_config["checkpoint"] == str(tiny_esm.resolve())
     with pytest.raises(InputError, match="embeddings of esm2, not --backbone esm1b"):
         train_fold(
             proteins,

@@ -92,8 +92,9 @@ def evaluations(tiny_model: TinyModel) -> Evaluations:  # noqa: F811
         mask = [i in held for i in table.column("id").to_pylist()]
         test_proteins = root / "test_proteins.parquet"
         write_table(table.filter(mask), test_proteins)
-        evaluate(tiny_model.model, tiny_model.proteins, root / "cv", folds=tiny_model.folds,
-                 device="cpu")
+        evaluate(
+            tiny_model.model, tiny_model.proteins, root / "cv", folds=tiny_model.folds, device="cpu"
+        )
         evaluate(tiny_model.model, test_proteins, root / "test", device="cpu")
         _CACHE["evaluations"] = Evaluations(root / "cv", root / "test", test_proteins)
     return _CACHE["evaluations"]  # type: ignore[return-value]

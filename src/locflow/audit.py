@@ -9,7 +9,7 @@ any number of folds tables over the same proteins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,14 @@ from locflow import mmseqs
 from locflow.files import InputError, write_json
 from locflow.tables import read_folds, read_proteins
 
-# At least as sensitive as locflow.partition.PARTITION_SEARCH in every setting.
-AUDIT_SEARCH = mmseqs.SearchSettings(sensitivity=7.5, max_seqs=2000)
+# Deeper than locflow.partition.PARTITION_SEARCH in every setting: higher sensitivity in both
+# tiers, a longer "short" tier, and more than three times as many rejected candidates aligned
+# before a query stops. `sensitivity=` on the command line makes the first tier deeper still.
+AUDIT_SEARCH = mmseqs.TieredSearch(
+    main=mmseqs.SearchSettings(sensitivity=5.7, max_seqs=1000, max_rejected=100),
+    short=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=100),
+    short_length=400,
+)
 # Above this many distinct sequences an all-pairs alignment takes hours on a few cores.
 MAX_EXHAUSTIVE = 10_000
 # Pairs are collected down to this fraction of the threshold, so that a clean partition still
@@ -79,8 +85,7 @@ def search_pairs(
     sequences: list[str],
     include: np.ndarray,
     floor: float,
-    exhaustive: bool = False,
-    settings: mmseqs.SearchSettings = AUDIT_SEARCH,
+    search: mmseqs.TieredSearch = AUDIT_SEARCH,
     options: mmseqs.RunOptions | None = None,
 ) -> PairList:
     """Align the included proteins all-vs-all; return every pair with identity above `floor`."""
@@ -88,20 +93,12 @@ def search_pairs(
     unit_index: dict[str, int] = {}
     unit_of = np.array([unit_index.setdefault(sequences[p], len(unit_index)) for p in idx])
     uniques = list(unit_index)
-    if exhaustive and len(uniques) > MAX_EXHAUSTIVE:
+    if search.main.exhaustive and len(uniques) > MAX_EXHAUSTIVE:
         raise InputError(
             f"--exhaustive aligns every pair; {len(uniques)} distinct sequences is above the "
             f"limit of {MAX_EXHAUSTIVE}: audit without --exhaustive"
         )
-    settings = mmseqs.SearchSettings(
-        sensitivity=settings.sensitivity,
-        max_seqs=settings.max_seqs,
-        exhaustive=exhaustive,
-        min_identity=floor,
-        extra_prefilter_args=settings.extra_prefilter_args,
-    )
-    aln = mmseqs.align(uniques, settings=settings, options=options)
-    ui, uj, uid = mmseqs.homolog_pairs(aln, floor)
+    ui, uj, uid, seconds = mmseqs.search_pairs(uniques, floor, search, options)
     # Expand unit pairs to protein pairs; members of one unit are identical (identity 1.0).
     members = np.argsort(unit_of, kind="stable")
     bounds = np.searchsorted(unit_of[members], np.arange(len(uniques) + 1))
@@ -122,18 +119,28 @@ def search_pairs(
     else:
         a = b = np.zeros(0, dtype=np.int64)
         ident = np.zeros(0)
-    search = {
-        "mmseqs_version": mmseqs.mmseqs_version(
-            (options.binary if options else None) or mmseqs.find_mmseqs()
-        ),
-        "exhaustive": exhaustive,
-        "sensitivity": None if exhaustive else settings.sensitivity,
-        "max_seqs": None if exhaustive else settings.max_seqs,
-        "alignment_mode": 3,
+    binary = (options.binary if options else None) or mmseqs.find_mmseqs()
+    info = {
+        "mmseqs_version": mmseqs.mmseqs_version(binary),
+        **search.describe(),
         "distinct_sequences": len(uniques),
-        "seconds": {k: round(v, 2) for k, v in aln.seconds.items()},
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }
-    return PairList(idx[a], idx[b], ident, search)
+    return PairList(idx[a], idx[b], ident, info)
+
+
+def audit_search(exhaustive: bool = False, sensitivity: float | None = None) -> mmseqs.TieredSearch:
+    """The audit's search: the default, every pair aligned, or a deeper first tier."""
+    if exhaustive:
+        return replace(AUDIT_SEARCH, main=replace(AUDIT_SEARCH.main, exhaustive=True))
+    if sensitivity is not None:
+        if sensitivity < AUDIT_SEARCH.main.sensitivity:
+            raise InputError(
+                f"--sensitivity {sensitivity} is below the audit's minimum of "
+                f"{AUDIT_SEARCH.main.sensitivity}"
+            )
+        return replace(AUDIT_SEARCH, main=replace(AUDIT_SEARCH.main, sensitivity=sensitivity))
+    return AUDIT_SEARCH
 
 
 def check_folds(
@@ -178,8 +185,8 @@ def audit_tables(
     folds: dict[str, pa.Table],
     threshold: float = 0.3,
     exhaustive: bool = False,
-    settings: mmseqs.SearchSettings = AUDIT_SEARCH,
     options: mmseqs.RunOptions | None = None,
+    sensitivity: float | None = None,
 ) -> tuple[list[AuditResult], dict[str, Any]]:
     """Audit several folds tables of one proteins table with a single search."""
     if not 0.0 < threshold < 1.0:
@@ -194,7 +201,8 @@ def audit_tables(
                           strict=True):  # fmt: skip
             if pid in position and f is not None and f >= 0:
                 include[position[pid]] = True
-    pairs = search_pairs(sequences, include, FLOOR * threshold, exhaustive, settings, options)
+    search = audit_search(exhaustive, sensitivity)
+    pairs = search_pairs(sequences, include, FLOOR * threshold, search, options)
     results = [check_folds(name, ids, table, pairs, threshold) for name, table in folds.items()]
     return results, pairs.search
 
@@ -206,11 +214,12 @@ def run_audit(
     exhaustive: bool = False,
     options: mmseqs.RunOptions | None = None,
     out: Path | None = None,
+    sensitivity: float | None = None,
 ) -> list[AuditResult]:
     """Audit folds tables against a proteins table; optionally write a JSON report to `out`."""
     proteins = read_proteins(proteins_path)
     folds = {str(p): read_folds(p) for p in folds_paths}
-    results, search = audit_tables(proteins, folds, threshold, exhaustive, options=options)
+    results, search = audit_tables(proteins, folds, threshold, exhaustive, options, sensitivity)
     if out is not None:
         write_json(
             out,

@@ -58,7 +58,15 @@ SHAPES: dict[str, dict[str, Any]] = {
     "esm2-35m": {"backbone": "esm2", "layers": 12, "hidden": 480, "heads": 20, "ffn": 1920},
     "esm2-650m": {"backbone": "esm2", "layers": 33, "hidden": 1280, "heads": 20, "ffn": 5120},
     "esm1b": {"backbone": "esm1b", "layers": 33, "hidden": 1280, "heads": 20, "ffn": 5120},
-    "prott5": {"backbone": "prott5", "layers": 24, "hidden": 1024, "heads": 32, "ffn": 16384},
+    # ProtT5-XL's encoder: 32 heads of width 128 (4096 wide attention on a 1024 model).
+    "prott5": {
+        "backbone": "prott5",
+        "layers": 24,
+        "hidden": 1024,
+        "heads": 32,
+        "ffn": 16384,
+        "kv": 128,
+    },
 }
 
 DTYPES: dict[str, torch.dtype] = {
@@ -333,10 +341,14 @@ def build_model(
     hidden: int,
     heads: int,
     ffn: int,
+    kv: int | None = None,
     seed: int = 0,
     tokenizer_folder: str | Path | None = None,
 ) -> tuple[nn.Module, Any]:
-    """A randomly initialised backbone model of an explicit shape, and its tokenizer."""
+    """A randomly initialised backbone model of an explicit shape, and its tokenizer.
+
+    `kv` is the width of one attention head (T5 only; default hidden / heads).
+    """
     from transformers import EsmConfig, EsmModel, T5Config, T5EncoderModel
 
     family = _family(name)
@@ -345,7 +357,7 @@ def build_model(
         t5 = T5Config(
             vocab_size=128,
             d_model=hidden,
-            d_kv=hidden // heads,
+            d_kv=kv or hidden // heads,
             d_ff=ffn,
             num_layers=layers,
             num_heads=heads,

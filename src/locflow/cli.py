@@ -514,6 +514,10 @@ def audit_cmd(
         bool,
         typer.Option("--exhaustive", help="Align every pair (no prefilter); small sets only."),
     ] = False,
+    sensitivity: Annotated[
+        float | None,
+        typer.Option(help="MMseqs2 -s of the all-vs-all tier (default 5.7; 7.5 is deepest)."),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option(help="Write crossing pairs and the search used as JSON.")
     ] = None,
@@ -524,9 +528,8 @@ def audit_cmd(
     """Re-check folds with an independent MMseqs2 search; exit 1 if a homolog pair crosses."""
     from locflow.audit import run_audit
 
-    results = run_audit(
-        proteins, folds, threshold, exhaustive, _mmseqs_options(threads, tmp_dir, memory), report
-    )
+    options = _mmseqs_options(threads, tmp_dir, memory)
+    results = run_audit(proteins, folds, threshold, exhaustive, options, report, sensitivity)
     for r in results:
         print(
             f"{r.name}\tkept {r.kept}\tcrossing pairs {r.crossing_pairs}\t"

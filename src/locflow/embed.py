@@ -105,7 +105,9 @@ class EmbeddingStore:
     def _dataset(self, sequence: str) -> h5py.Dataset:
         key = sequence_hash(sequence)
         if key not in self._file():
-            raise KeyError(f"{self.path}: no embedding for sequence {key[:16]}...; run locflow embed")
+            raise KeyError(
+                f"{self.path}: no embedding for sequence {key[:16]}...; run locflow embed"
+            )
         return self._file()[key]
 
     def get(self, sequence: str) -> np.ndarray:
@@ -205,9 +207,7 @@ def _stored(out: Path, wanted: dict[str, Any]) -> tuple[set[str], list[Path]]:
     return done, parts
 
 
-def _write_part(
-    out: Path, attrs: dict[str, Any], items: list[tuple[str, np.ndarray, int]]
-) -> Path:
+def _write_part(out: Path, attrs: dict[str, Any], items: list[tuple[str, np.ndarray, int]]) -> Path:
     """Write finished embeddings to a new part file, atomically."""
     folder = parts_dir(out)
     folder.mkdir(parents=True, exist_ok=True)

@@ -81,8 +81,10 @@ def metrics_of(table: pa.Table, attention: list[np.ndarray]) -> dict[str, Any]:
 
 def _thresholds(ensemble: Ensemble) -> dict[str, Any]:
     return {
-        "locations": dict(zip(PROBABILITY_COLUMNS, ensemble.thresholds.round(4).tolist())),
-        "signals": dict(zip(SIGNALS, ensemble.signal_thresholds.round(4).tolist())),
+        "locations": dict(
+            zip(PROBABILITY_COLUMNS, ensemble.thresholds.round(4).tolist(), strict=True)
+        ),
+        "signals": dict(zip(SIGNALS, ensemble.signal_thresholds.round(4).tolist(), strict=True)),
     }
 
 

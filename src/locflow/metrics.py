@@ -254,14 +254,15 @@ def score(
     if missing:
         raise InputError(f"predictions table lacks column(s): {', '.join(missing)}")
     truth_rows = {
-        r["id"]: r
-        for r in truth.select(["id", "locations", "membrane", "signals"]).to_pylist()
+        r["id"]: r for r in truth.select(["id", "locations", "membrane", "signals"]).to_pylist()
     }
     pred = predictions.select(need).to_pylist()
     counts = {"predictions": len(pred), "truth": len(truth_rows)}
     kept = [r for r in pred if r["status"] == "ok" and r["id"] in truth_rows]
     counts["not_ok"] = sum(1 for r in pred if r["status"] != "ok")
-    counts["not_in_truth"] = sum(1 for r in pred if r["status"] == "ok" and r["id"] not in truth_rows)
+    counts["not_in_truth"] = sum(
+        1 for r in pred if r["status"] == "ok" and r["id"] not in truth_rows
+    )
     kept = [r for r in kept if truth_rows[r["id"]]["locations"]]
     counts["truth_without_locations"] = sum(
         1 for r in pred if r["id"] in truth_rows and not truth_rows[r["id"]]["locations"]

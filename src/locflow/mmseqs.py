@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -73,6 +73,9 @@ class SearchSettings:
     exhaustive: bool = False
     # Pairs below this identity (over the shorter length) are not reported by MMseqs2 at all.
     min_identity: float = 0.0
+    # Stop aligning a query's candidates (best prefilter score first) after this many in a row
+    # fall below `min_identity`; None aligns every candidate.
+    max_rejected: int | None = None
     extra_prefilter_args: tuple[str, ...] = ()
 
 
@@ -217,6 +220,7 @@ def align(
                 "align", str(work / "qdb"), str(tdb), str(pref), str(work / "aln"),
                 "--alignment-mode", "3", "-e", "inf", "--seq-id-mode", "1",
                 "--min-seq-id", f"{min_id:.4f}", *threads,
+                *_max_rejected(settings),
             ],
             "align", work,
         )  # fmt: skip
@@ -234,6 +238,13 @@ def align(
         keep = cols[0] != cols[1]
         cols = tuple(c[keep] for c in cols)
     return Alignments(*cols, seconds=seconds)
+
+
+def _max_rejected(settings: SearchSettings) -> list[str]:
+    # An exhaustive run lists targets in index order, not best first: never stop it early.
+    if settings.max_rejected is None or settings.exhaustive:
+        return []
+    return ["--max-rejected", str(settings.max_rejected)]
 
 
 def _read_tsv(path: Path) -> tuple[np.ndarray, ...]:
@@ -279,3 +290,70 @@ def check_sequences(ids: Sequence[str], sequences: Sequence[str]) -> None:
     for pid, seq in zip(ids, sequences, strict=True):
         if not seq or not seq.isascii() or not seq.isalpha():
             raise InputError(f"protein {pid}: sequence is empty or has non-letter characters")
+
+
+@dataclass(frozen=True)
+class TieredSearch:
+    """All-vs-all with `main`, then sequences up to `short_length` residues against all with
+    `short` (None: no second tier).
+
+    Pairs above ~30% identity between long proteins share many k-mers and a moderate prefilter
+    finds them; the pairs it misses have a short member, whose few k-mers need the highest
+    sensitivity. Short proteins carry a small share of all residues, so that tier is cheap.
+    """
+
+    main: SearchSettings
+    short: SearchSettings | None = None
+    short_length: int = 300
+
+    def describe(self) -> dict:
+        """JSON-ready settings."""
+        out = {
+            "exhaustive": self.main.exhaustive,
+            "sensitivity": None if self.main.exhaustive else self.main.sensitivity,
+            "max_seqs": None if self.main.exhaustive else self.main.max_seqs,
+            "max_rejected": None if self.main.exhaustive else self.main.max_rejected,
+            "alignment_mode": 3,
+            "evalue": "inf",
+        }
+        if self.short is not None and not self.main.exhaustive:
+            out["short_tier"] = {
+                "max_length": self.short_length,
+                "sensitivity": self.short.sensitivity,
+                "max_seqs": self.short.max_seqs,
+                "max_rejected": self.short.max_rejected,
+            }
+        return out
+
+
+def search_pairs(
+    sequences: Sequence[str],
+    floor: float,
+    search: TieredSearch,
+    options: RunOptions | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    """All-vs-all pairs (i < j) with identity above `floor`, best per pair, and step timings."""
+    found, seconds = [], {}
+    tiers: list[tuple[SearchSettings, np.ndarray | None]] = [(search.main, None)]
+    short = np.array([q for q, s in enumerate(sequences) if len(s) <= search.short_length])
+    if search.short is not None and short.size and not search.main.exhaustive:
+        tiers.append((search.short, short))
+    for tier, (settings, queries) in enumerate(tiers, start=1):
+        settings = replace(settings, min_identity=floor)
+        if queries is None:
+            aln = align(sequences, settings=settings, options=options)
+        else:
+            aln = align([sequences[q] for q in queries], sequences, settings, options)
+            aln.query = queries[aln.query]
+            keep = aln.query != aln.target
+            for name in ("query", "target", "seqid", "qlen", "tlen"):
+                setattr(aln, name, getattr(aln, name)[keep])
+        found.append(homolog_pairs(aln, floor))
+        seconds.update({f"tier{tier}_{k}": v for k, v in aln.seconds.items()})
+    i, j, ident = (np.concatenate([f[c] for f in found]) for c in range(3))
+    # Re-reduce: a pair found by both tiers is reported once, with its best identity.
+    order = np.lexsort((-ident, j, i))
+    i, j, ident = i[order], j[order], ident[order]
+    first = np.ones(i.size, dtype=bool)
+    first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
+    return i[first], j[first], ident[first], seconds

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +37,15 @@ from locflow.tables import folds_table, read_proteins, write_table
 
 log = logging.getLogger(__name__)
 
-# The partitioner's search, in two tiers (docs/benchmarks.md has the measurements behind them):
-# all-vs-all at a moderate sensitivity finds the homologs of long proteins, whose >30% pairs
-# share many k-mers; the pairs a moderate prefilter misses have a short member, so every short
-# protein is searched again against everything at the audit's sensitivity. Short proteins carry
-# a small share of all residues, so the second tier is cheap.
-PARTITION_SEARCH = mmseqs.SearchSettings(sensitivity=5.7, max_seqs=2000)
-SHORT_SEARCH = mmseqs.SearchSettings(sensitivity=7.5, max_seqs=2000)
-SHORT_LENGTH = 300
+# The partitioner's search (docs/benchmarks.md has the measurements behind it): all-vs-all at
+# MMseqs2's "fast" sensitivity, then every protein up to 300 residues against all at the
+# highest sensitivity. Candidates are aligned best prefilter score first and a query stops after
+# 30 rejected in a row; the audit's search is deeper in every one of these settings.
+PARTITION_SEARCH = mmseqs.TieredSearch(
+    main=mmseqs.SearchSettings(sensitivity=4.0, max_seqs=1000, max_rejected=30),
+    short=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=30),
+    short_length=300,
+)
 
 REMOVED = -1
 
@@ -85,53 +86,16 @@ def collapse_identical(sequences: list[str], labels: np.ndarray) -> Units:
 def homolog_graph(
     sequences: list[str],
     threshold: float,
-    settings: mmseqs.SearchSettings = PARTITION_SEARCH,
+    search: mmseqs.TieredSearch = PARTITION_SEARCH,
     options: mmseqs.RunOptions | None = None,
-    short_settings: mmseqs.SearchSettings | None = SHORT_SEARCH,
-    short_length: int = SHORT_LENGTH,
 ) -> HomologGraph:
-    """Find every pair with identity above `threshold`: the edges of the homolog graph.
-
-    All-vs-all with `settings`, then sequences up to `short_length` residues against all with
-    `short_settings` (None skips that tier).
-    """
+    """Align sequences all-vs-all; pairs with identity above `threshold` are the edges."""
     n = len(sequences)
-    i_all, j_all, id_all = [], [], []
-    seconds: dict[str, float] = {}
-    tiers = [(settings, None)]
-    short = [q for q, s in enumerate(sequences) if len(s) <= short_length]
-    if short_settings is not None and short and not settings.exhaustive:
-        tiers.append((short_settings, np.array(short)))
-    for tier, (tier_settings, queries) in enumerate(tiers):
-        tier_settings = mmseqs.SearchSettings(
-            sensitivity=tier_settings.sensitivity,
-            max_seqs=tier_settings.max_seqs,
-            exhaustive=tier_settings.exhaustive,
-            min_identity=threshold,
-            extra_prefilter_args=tier_settings.extra_prefilter_args,
-        )
-        if queries is None:
-            aln = mmseqs.align(sequences, settings=tier_settings, options=options)
-        else:
-            aln = mmseqs.align([sequences[q] for q in queries], sequences, tier_settings, options)
-            aln.query = queries[aln.query]
-            keep = aln.query != aln.target
-            for name in ("query", "target", "seqid", "qlen", "tlen"):
-                setattr(aln, name, getattr(aln, name)[keep])
-        i, j, ident = mmseqs.homolog_pairs(aln, threshold)
-        i_all.append(i)
-        j_all.append(j)
-        id_all.append(ident)
-        for key, value in aln.seconds.items():
-            seconds[f"tier{tier + 1}_{key}"] = value
-    i, j = np.concatenate(i_all), np.concatenate(j_all)
-    ident = np.concatenate(id_all)
-    adj = sp.coo_matrix((np.ones(i.size, dtype=np.int32), (i, j)), shape=(n, n)).tocsr()
+    i, j, ident, seconds = mmseqs.search_pairs(sequences, threshold, search, options)
+    adj = sp.coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n)).tocsr()
     adj = (adj + adj.T).tocsr()
     adj.data[:] = 1
-    adj = adj.astype(np.int8)
-    edges = int(adj.nnz // 2)
-    return HomologGraph(adj, edges, float(ident.max()) if ident.size else 0.0, seconds)
+    return HomologGraph(adj, int(i.size), float(ident.max()) if ident.size else 0.0, seconds)
 
 
 def _fiedler_order(adj: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
@@ -236,6 +200,47 @@ def split_component(
     return np.concatenate(removed) if removed else np.zeros(0, dtype=np.int64)
 
 
+def readd_separators(
+    adj: sp.csr_matrix, weight: np.ndarray, removed: np.ndarray, cap: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Put back removed units whose return leaves every component within `cap`.
+
+    Recursive cuts can remove more than needed (a later cut may have split a piece that an
+    earlier separator node also touched); returns the units still removed.
+    """
+    keep = np.ones(weight.size, dtype=bool)
+    keep[removed] = False
+    n_comp, lab = connected_components(adj[keep][:, keep], directed=False)
+    kept = np.flatnonzero(keep)
+    # Union-find over kept units, each component rooted at its first unit; -1 = removed.
+    roots = kept[np.unique(lab, return_index=True)[1]]
+    parent = np.full(weight.size, -1, dtype=np.int64)
+    parent[kept] = roots[lab]
+    sizes = np.bincount(lab, weights=weight[kept], minlength=n_comp)
+    comp_w = {int(r): int(w) for r, w in zip(roots, sizes, strict=True)}
+
+    def find(u: int) -> int:
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = int(parent[u])
+        return u
+
+    still = []
+    for u in removed[np.lexsort((rng.random(removed.size), -weight[removed]))].tolist():
+        neigh = adj.indices[adj.indptr[u] : adj.indptr[u + 1]]
+        roots = {find(int(v)) for v in neigh if parent[v] >= 0}
+        total = int(weight[u]) + sum(comp_w[r] for r in roots)
+        if total > cap:
+            still.append(u)
+            continue
+        parent[u] = u
+        for r in roots:
+            parent[r] = u
+            del comp_w[r]
+        comp_w[u] = total
+    return np.array(sorted(still), dtype=np.int64)
+
+
 def pack_folds(
     pieces: list[np.ndarray],
     weight: np.ndarray,
@@ -312,7 +317,7 @@ def partition_sequences(
     k: int = 5,
     threshold: float = 0.3,
     seed: int = 0,
-    settings: mmseqs.SearchSettings = PARTITION_SEARCH,
+    search: mmseqs.TieredSearch = PARTITION_SEARCH,
     options: mmseqs.RunOptions | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Return (fold per sequence, -1 = removed; report) for sequences with 0/1 label columns."""
@@ -323,7 +328,7 @@ def partition_sequences(
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     units = collapse_identical(sequences, labels)
-    graph = homolog_graph(units.sequences, threshold, settings, options)
+    graph = homolog_graph(units.sequences, threshold, search, options)
     t_search = time.perf_counter()
     adj, weight = graph.adjacency, units.weight
     n_comp, comp = connected_components(adj, directed=False)
@@ -336,6 +341,8 @@ def partition_sequences(
         cut = split_component(adj[nodes][:, nodes].tocsr(), weight[nodes], cap, rng)
         removed_units.append(nodes[cut])
     removed = np.concatenate(removed_units) if removed_units else np.zeros(0, dtype=np.int64)
+    separators = int(weight[removed].sum())
+    removed = readd_separators(adj, weight, removed, cap, rng)
     keep = np.ones(weight.size, dtype=bool)
     keep[removed] = False
     n_piece, piece_lab = connected_components(adj[keep][:, keep], directed=False)
@@ -344,11 +351,10 @@ def partition_sequences(
     bounds = np.searchsorted(piece_lab[order], np.arange(n_piece + 1))
     pieces = [kept_units[order[bounds[i] : bounds[i + 1]]] for i in range(n_piece)]
     fold_of = pack_folds(pieces, weight, units.classes, k, rng)
-    separators = int(weight[removed].sum())
     restored_units = restore_removed(adj, fold_of, weight, rng)
     t_end = time.perf_counter()
     folds = fold_of[units.unit_of]
-    report = _report(folds, labels, k, threshold, seed, settings, options, graph, comp_w)
+    report = _report(folds, labels, k, threshold, seed, search, options, graph, comp_w)
     report["removed"] = {
         "count": int((folds == REMOVED).sum()),
         "reason": "vertex separator of a homolog component too large for one fold",
@@ -371,7 +377,7 @@ def _report(
     k: int,
     threshold: float,
     seed: int,
-    settings: mmseqs.SearchSettings,
+    search: mmseqs.TieredSearch,
     options: mmseqs.RunOptions | None,
     graph: HomologGraph,
     comp_w: np.ndarray,
@@ -403,16 +409,8 @@ def _report(
         "mmseqs": {
             "binary": str(options.binary or mmseqs.find_mmseqs()),
             "version": mmseqs.mmseqs_version(options.binary or mmseqs.find_mmseqs()),
-            "sensitivity": settings.sensitivity,
-            "max_seqs": settings.max_seqs,
-            "exhaustive": settings.exhaustive,
-            "short_tier": {
-                "max_length": SHORT_LENGTH,
-                "sensitivity": SHORT_SEARCH.sensitivity,
-                "max_seqs": SHORT_SEARCH.max_seqs,
-            },
-            "alignment_mode": 3,
             "threads": options.threads,
+            **search.describe(),
         },
     }
 
@@ -432,7 +430,7 @@ def partition_table(
     k: int = 5,
     threshold: float = 0.3,
     seed: int = 0,
-    settings: mmseqs.SearchSettings = PARTITION_SEARCH,
+    search: mmseqs.TieredSearch = PARTITION_SEARCH,
     options: mmseqs.RunOptions | None = None,
 ) -> tuple[pa.Table, dict[str, Any]]:
     """Partition a proteins table; return the folds table and the JSON-ready report."""
@@ -440,7 +438,7 @@ def partition_table(
     sequences = proteins.column("sequence").to_pylist()
     mmseqs.check_sequences(ids, sequences)
     folds, report = partition_sequences(
-        sequences, label_matrix(proteins), k, threshold, seed, settings, options
+        sequences, label_matrix(proteins), k, threshold, seed, search, options
     )
     report["removed"]["ids"] = [pid for pid, f in zip(ids, folds, strict=True) if f == REMOVED]
     return folds_table(ids, folds.tolist()), report
@@ -470,7 +468,7 @@ def default_report_path(out: Path) -> Path:
 
 
 # Filtering a test set against training data is a guarantee too, and the query set is small:
-# search as deeply as the audit does.
+# search at the highest sensitivity and align every candidate.
 FILTER_SEARCH = mmseqs.SearchSettings(sensitivity=7.5, max_seqs=2000)
 
 
@@ -494,12 +492,7 @@ def filter_homologs(
     t_seqs = against.column("sequence").to_pylist()
     mmseqs.check_sequences(q_ids, q_seqs)
     mmseqs.check_sequences(t_ids, t_seqs)
-    settings = mmseqs.SearchSettings(
-        sensitivity=FILTER_SEARCH.sensitivity,
-        max_seqs=FILTER_SEARCH.max_seqs,
-        exhaustive=exhaustive,
-        min_identity=threshold,
-    )
+    settings = replace(FILTER_SEARCH, exhaustive=exhaustive, min_identity=threshold)
     start = time.perf_counter()
     aln = mmseqs.align(q_seqs, t_seqs, settings=settings, options=options)
     ident = aln.identity

@@ -55,7 +55,8 @@ def _save(fig: Any, path: str | Path) -> Path:
     """Save a figure atomically as PNG and close it."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
+        # tight_layout() already placed everything; bbox_inches="tight" would draw it twice.
+        fig.savefig(tmp, format="png", pil_kwargs={"compress_level": 3})
     plt.close(fig)
     return path
 
@@ -121,8 +122,16 @@ def attention_plot(
         handles.append(plt.Line2D([], [], color="#888888", ls="--", lw=0.8, label="uniform"))
         ax.legend(handles=handles, loc="upper right", frameon=False, fontsize=7, ncols=2)
         text = "predicted signals: " + (", ".join(signals) if signals else "none")
-        ax.text(0.0, 1.01, text, transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
-                color="#444444")
+        ax.text(
+            0.0,
+            1.01,
+            text,
+            transform=ax.transAxes,
+            ha="left",
+            va="bottom",
+            fontsize=8,
+            color="#444444",
+        )
         if locations:
             _location_bars(axes[1], locations, predicted or [], thresholds)
         fig.tight_layout()
@@ -147,7 +156,7 @@ def _location_bars(
     ax.set_yticks(y, names, fontsize=7)
     ax.set_xlim(0, 1)
     ax.set_xlabel("probability")
-    ax.set_title("locations", loc="left")
+    ax.set_title("locations" + (" (| threshold)" if thresholds else ""), loc="left")
 
 
 def mcc_bars(
@@ -168,8 +177,16 @@ def mcc_bars(
             vals = [values.get(c, (np.nan, None))[0] for c in classes]
             errs = [values.get(c, (np.nan, None))[1] or 0.0 for c in classes]
             offset = (k - (len(runs) - 1) / 2) * width
-            ax.bar(x + offset, vals, width * 0.92, yerr=errs, label=name,
-                   color=palette[k % len(palette)], capsize=2, error_kw={"lw": 0.8})
+            ax.bar(
+                x + offset,
+                vals,
+                width * 0.92,
+                yerr=errs,
+                label=name,
+                color=palette[k % len(palette)],
+                capsize=2,
+                error_kw={"lw": 0.8},
+            )
         ax.set_xticks(x, [c.replace(" ", "\n", 1) for c in classes], fontsize=8)
         ax.set_ylabel(metric)
         lows = [v[0] - (v[1] or 0.0) for r in runs.values() for v in r.values()]
@@ -199,10 +216,13 @@ def cooccurrence_plot(
             for i in range(len(LOCATIONS)):
                 for j in range(len(LOCATIONS)):
                     color = "white" if shown[i, j] > 0.6 * shown.max() else "#333333"
-                    ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=6.5,
-                            color=color)
-            short = [c.replace("Endoplasmic reticulum", "ER").replace("Golgi apparatus", "Golgi")
-                     for c in LOCATIONS]
+                    ax.text(
+                        j, i, str(counts[i, j]), ha="center", va="center", fontsize=6.5, color=color
+                    )
+            short = [
+                c.replace("Endoplasmic reticulum", "ER").replace("Golgi apparatus", "Golgi")
+                for c in LOCATIONS
+            ]
             ax.set_xticks(range(len(LOCATIONS)), short, rotation=45, ha="right", fontsize=7)
             ax.set_yticks(range(len(LOCATIONS)), short, fontsize=7)
             ax.set_title(f"{name} labels", loc="left")
@@ -232,7 +252,7 @@ def threshold_curves(
     rows = max(1, (len(present) + cols - 1) // cols)
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(rows, cols, figsize=(12, 2.3 * rows), sharey=True, squeeze=False)
-        for ax in axes.flat[len(present):]:
+        for ax in axes.flat[len(present) :]:
             ax.set_visible(False)
         for ax, j in zip(axes.flat, present, strict=False):
             curve = threshold_curve(truth[:, j], probabilities[:, j], grid)

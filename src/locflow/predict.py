@@ -430,8 +430,12 @@ def predict_fasta(
             {
                 "model": str(model_dir),
                 "folds": ensemble.folds,
-                "thresholds": dict(zip(PROBABILITY_COLUMNS, ensemble.thresholds.tolist())),
-                "signal_thresholds": dict(zip(SIGNALS, ensemble.signal_thresholds.tolist())),
+                "thresholds": dict(
+                    zip(PROBABILITY_COLUMNS, ensemble.thresholds.tolist(), strict=True)
+                ),
+                "signal_thresholds": dict(
+                    zip(SIGNALS, ensemble.signal_thresholds.tolist(), strict=True)
+                ),
             }
         ).encode()
     }
@@ -463,7 +467,8 @@ def predict_fasta(
                     [chunk[i].id for i in ok_index], [numbers[i] for i in ok_index], out.attention
                 )
                 if plots:
-                    _write_plots(out_dir / "plots", table, chunk, ok_index, out, seen_stems)
+                    thr = dict(zip(LOCATIONS, ensemble.thresholds.tolist(), strict=False))
+                    _write_plots(out_dir / "plots", table, chunk, ok_index, out, seen_stems, thr)
             for rec in chunk:
                 statuses[rec.status] = statuses.get(rec.status, 0) + 1
             total += len(chunk)
@@ -492,6 +497,7 @@ def _write_plots(
     ok_index: Sequence[int],
     out: EnsembleOutput,
     seen: set[str],
+    thresholds: dict[str, float],
 ) -> None:
     """Per predicted protein: `<id>.csv` (AA,Alpha) and `<id>.png` (attention plot)."""
     from locflow.files import write_text
@@ -512,6 +518,7 @@ def _write_plots(
             locations={c: row[c] for c in LOCATIONS},
             predicted=row["locations"],
             signals=row["signals"],
+            thresholds=thresholds,
         )
 
 

@@ -259,9 +259,7 @@ def _figures(runs: list[Run], folder: Path) -> list[tuple[str, str, Path]]:
         probs = np.array([cols[c] for c in LOCATIONS], dtype=np.float64).T
         thr = _mean_thresholds(r)
         path = plots.threshold_curves(probs, truth, thr, folder / f"thr{k}.png", title=r.label)
-        figs.append(
-            ("Threshold curves", f"{r.label}: dotted line = threshold used.", path)
-        )
+        figs.append(("Threshold curves", f"{r.label}: dotted line = threshold used.", path))
         figs += _attention_figures(r, cols, folder, k)
     return figs
 
@@ -272,6 +270,14 @@ def _mean_thresholds(run: Run) -> dict[str, float]:
     if run.kind == "cv":
         return {c: float(np.mean([t["locations"][c] for t in thr.values()])) for c in LOCATIONS}
     return dict(thr["locations"])
+
+
+def _fold_thresholds(run: Run, fold: int) -> dict[str, float]:
+    """The thresholds that labelled a protein: its fold model's for CV, else the ensemble's."""
+    thr = run.metrics["thresholds"]
+    if run.kind == "cv" and str(fold) in thr:
+        return dict(thr[str(fold)]["locations"])
+    return _mean_thresholds(run)
 
 
 def _attention_figures(
@@ -312,7 +318,7 @@ def _attention_figures(
             predicted=cols["locations"][i],
             signals=cols["signals"][i],
             true_spans=cols["true_signals"][i],
-            thresholds=_mean_thresholds(run),
+            thresholds=_fold_thresholds(run, cols["fold"][i]),
         )
         figs.append(("Attention", f"{run.label}: {pid}", path))
     return figs
