@@ -188,6 +188,8 @@ def test_killed_run_leaves_readable_file_and_resumes(checkpoints, esm, tmp_path:
     parts = sorted(parts_dir(out).glob("part-*.h5"))
     assert len(parts) == 3
     saved = sum(len(h5py.File(p, "r")) for p in parts)
+    stale = parts_dir(out) / ".part-1-1.h5.abc.tmp"  # as a kill during a part's write leaves
+    stale.write_bytes(b"half a part")
     resumed = embed_sequences(SEQS[:2] + new, out, esm, tokens_per_batch=40)
     assert resumed.stored_before == 2 + saved
     assert resumed.embedded == len(new) - saved
@@ -197,7 +199,7 @@ def test_killed_run_leaves_readable_file_and_resumes(checkpoints, esm, tmp_path:
         np.testing.assert_allclose(
             store.get(seq).astype(np.float32), _alone(esm, seq), atol=2e-2, rtol=1e-2
         )
-    assert not parts_dir(out).exists()
+    assert not parts_dir(out).exists() and not stale.exists()
 
 
 def test_read_inputs_fasta_and_parquet(tmp_path: Path) -> None:

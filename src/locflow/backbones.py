@@ -293,7 +293,10 @@ def load_backbone(
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
         model = model_class.from_pretrained(path, local_files_only=local, **kwargs)
     except (OSError, ValueError, ImportError) as exc:
-        raise InputError(f"{checkpoint}: cannot load backbone {name} ({exc})") from exc
+        hint = ""
+        if family == "t5" and not (Path(path) / "tokenizer.json").exists():
+            hint = "; a folder with only spiece.model needs the sentencepiece package"
+        raise InputError(f"{checkpoint}: cannot load backbone {name} ({exc}){hint}") from exc
     model.eval().requires_grad_(False).to(device)
     log.info("loaded %s from %s on %s as %s", name, checkpoint, device, dtype)
     return Backbone(name, model, tokenizer, checkpoint=checkpoint, layer=layer)

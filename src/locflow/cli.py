@@ -144,21 +144,18 @@ def curate_hpa_cmd(
     ] = "drop",
 ) -> None:
     """Curate the HPA test set: reliable HPA locations mapped to classes, joined to UniProt."""
-    from locflow.files import write_json
-    from locflow.hpa import curate_hpa
-    from locflow.tables import write_table
+    from locflow.hpa import run_curate_hpa
 
-    table, counts = curate_hpa(
+    counts = run_curate_hpa(
         locations,
         uniprot,
+        out,
+        funnel,
         release=release,
         mapping=mapping,
         per_location=per_location,
         ambiguous=ambiguous,
     )
-    write_table(table, out, {"source": "hpa", "release": counts["release"]})
-    if funnel is not None:
-        write_json(funnel, counts)
     done(f"kept {counts['kept']} of {counts['genes_read']} HPA genes -> {out}")
 
 
@@ -585,6 +582,23 @@ def embed_cmd(
         f"embedded {s.embedded} sequences ({s.residues} residues, {s.seconds:.1f} s), "
         f"{s.stored_before} already stored{skipped} -> {out}"
     )
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[Path, typer.Option(help="Folder for every output of the demo.")] = Path(
+        "demo_out"
+    ),
+    epochs: Annotated[int, typer.Option(help="Training epochs per fold.")] = 8,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
+) -> None:
+    """Run the whole chain on generated demo data, in-process, and print where the report is."""
+    from locflow.demo import run_demo
+
+    summary = run_demo(out, epochs=epochs, device=device, log=done)
+    done(summary["cross_validation"])
+    done(summary["hpa_test"])
+    done(f"demo finished in {summary['total_s']:.0f} s; report: {summary['report']}")
 
 
 def main() -> None:

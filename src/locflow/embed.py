@@ -191,6 +191,9 @@ def _stored(out: Path, wanted: dict[str, Any]) -> tuple[set[str], list[Path]]:
                 done.update(fh.keys())
         except OSError as exc:
             raise InputError(f"{out}: exists but is not a readable HDF5 file ({exc})") from exc
+    # Temp files of parts being written when a run was killed: never complete, never needed.
+    for stale in parts_dir(out).glob(".part-*.tmp"):
+        stale.unlink(missing_ok=True)
     parts: list[Path] = []
     for part in sorted(parts_dir(out).glob("part-*.h5")):
         try:

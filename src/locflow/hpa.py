@@ -30,9 +30,9 @@ from typing import Any
 import pyarrow as pa
 
 from locflow.classes import LOCATIONS
-from locflow.files import InputError, open_text
+from locflow.files import InputError, open_text, write_json
 from locflow.sequences import normalize_sequence
-from locflow.tables import PROTEINS_SCHEMA, protein_record, proteins_table
+from locflow.tables import PROTEINS_SCHEMA, protein_record, proteins_table, write_table
 
 SOURCE = "hpa"
 HUMAN_TAXON = 9606
@@ -268,3 +268,18 @@ def curate_hpa(
     funnel.update(join_funnel)
     funnel["uniprot"] = uniprot_funnel
     return table, funnel
+
+
+def run_curate_hpa(
+    locations: str | Path,
+    uniprot: Iterable[str | Path],
+    out: str | Path,
+    funnel_path: str | Path | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Curate HPA (see `curate_hpa`); write the proteins table and the funnel; return the funnel."""
+    table, funnel = curate_hpa(locations, uniprot, **options)
+    write_table(table, out, {"source": "hpa", "release": funnel["release"]})
+    if funnel_path is not None:
+        write_json(funnel_path, funnel)
+    return funnel

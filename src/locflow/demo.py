@@ -1,0 +1,92 @@
+"""`locflow demo`: the whole chain, in-process, on the embedded demo data (DESIGN.md section 1).
+
+make-demo-data -> curate-swissprot -> curate-hpa -> partition -> filter-homologs (HPA vs
+training) -> train 5 folds (cnn) -> evaluate (cross-validation and HPA test) -> report ->
+predict the demo proteome. It calls the same library functions as the sub-commands, so it is a
+convenience for one machine, not a second engine; Nextflow runs the same steps as tasks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from locflow.files import write_json
+
+DEMO_TRAIN_EPOCHS = 8
+
+
+def run_demo(
+    out: str | Path,
+    *,
+    folds: int = 5,
+    epochs: int = DEMO_TRAIN_EPOCHS,
+    seed: int = 0,
+    device: str = "cpu",
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run every step on demo data under `out`; return the step timings and headline metrics."""
+    from locflow.curate import run_curate_swissprot
+    from locflow.demo_data import make_demo_data
+    from locflow.evaluate import evaluate, headline
+    from locflow.hpa import run_curate_hpa
+    from locflow.partition import run_filter_homologs, run_partition
+    from locflow.predict import predict_fasta
+    from locflow.report import build_report
+    from locflow.train import TrainSettings, train_fold
+
+    out = Path(out)
+    data, model = out / "data", out / "model"
+    proteins, folds_path = out / "proteins.parquet", out / "folds.parquet"
+    hpa, hpa_test = out / "hpa.parquet", out / "hpa_test.parquet"
+    timings: dict[str, float] = {}
+
+    def step(name: str, fn: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        result = fn()
+        timings[name] = round(time.perf_counter() - start, 2)
+        log(f"{name:<18} {timings[name]:7.1f} s")
+        return result
+
+    step("make-demo-data", lambda: make_demo_data(data, seed=seed))
+    step(
+        "curate-swissprot",
+        lambda: run_curate_swissprot([data / "uniprot_sprot.dat"], proteins, out / "funnel.json"),
+    )
+    step(
+        "curate-hpa",
+        lambda: run_curate_hpa(
+            data / "subcellular_location.tsv",
+            [data / "uniprot_sprot.dat"],
+            hpa,
+            out / "hpa_funnel.json",
+        ),
+    )
+    step("partition", lambda: run_partition(proteins, folds_path, k=folds, seed=seed))
+    step("filter-homologs", lambda: run_filter_homologs(hpa, proteins, hpa_test))
+    for k in range(folds):
+        settings = TrainSettings(fold=k, backbone="cnn", epochs=epochs, seed=seed, device=device)
+        step(f"train fold {k}", lambda s=settings: train_fold(proteins, folds_path, model, s))
+    cv = step(
+        "evaluate (CV)",
+        lambda: evaluate(model, proteins, out / "cv", folds=folds_path, device=device),
+    )
+    test = step("evaluate (HPA)", lambda: evaluate(model, hpa_test, out / "hpa", device=device))
+    step("report", lambda: build_report([out / "cv", out / "hpa"], out / "report.html"))
+    step(
+        "predict",
+        lambda: predict_fasta(
+            data / "proteome.fasta", model, out / "predictions", device=device, plots=False
+        ),
+    )
+    summary = {
+        "timings_s": timings,
+        "total_s": round(sum(timings.values()), 1),
+        "cross_validation": headline(cv),
+        "hpa_test": headline(test),
+        "report": str(out / "report.html"),
+    }
+    write_json(out / "demo.json", summary)
+    return summary
