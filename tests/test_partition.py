@@ -219,25 +219,21 @@ def test_hard_set_folds_are_balanced(partitioned):
     assert report["timings_s"]["total"] > 0
 
 
-def test_partition_is_deterministic(hard, partitioned):
-    again, _ = partition_table(hard.table(), k=5, threshold=0.3, seed=0, options=OPTIONS)
-    assert again.equals(partitioned[1])
-
-
-def test_partition_cli_writes_folds_and_report(tmp_path, hard):
+def test_partition_cli_is_deterministic_and_cleans_up(tmp_path, hard, partitioned):
+    # The same proteins and seed through the command line give the very same folds table.
     proteins = tmp_path / "proteins.parquet"
-    write_table(hard.table().slice(0, 60), proteins)
+    write_table(hard.table(), proteins)
     out = tmp_path / "folds.parquet"
     result = CliRunner().invoke(
-        app, ["partition", str(proteins), "--out", str(out), "--folds", "3", "--threads", "2",
-              "--tmp-dir", str(tmp_path / "tmp"), "--seed", "1"],
+        app, ["partition", str(proteins), "--out", str(out), "--folds", "5", "--threads", "2",
+              "--tmp-dir", str(tmp_path / "tmp"), "--seed", "0"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    folds = read_folds(out)
-    assert folds.num_rows == 60
+    assert read_folds(out).equals(partitioned[1])
     report = json.loads(out.with_suffix(".json").read_text())
-    assert len(report["fold_sizes"]) == 3
-    assert not any((tmp_path / "tmp").iterdir())
+    assert report["fold_sizes"] == partitioned[2]["fold_sizes"]
+    assert report["mmseqs"]["short_tier"]["sensitivity"] == 7.5
+    assert not any((tmp_path / "tmp").iterdir())  # MMseqs2's work folder is gone
 
 
 def test_partition_rejects_bad_settings(hard):

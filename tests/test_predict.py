@@ -199,5 +199,8 @@ def test_empty_fasta_is_a_clear_error(tiny_model, tmp_path):  # noqa: F811
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path, bad_fasta):
-    with pytest.raises(InputError, match="ensemble.json: not found"):
+    with pytest.raises(InputError, match="nomodel: model folder not found"):
         predict_fasta(bad_fasta[0], tmp_path / "nomodel", tmp_path / "out", device="cpu")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="empty: no trained fold"):
+        predict_fasta(bad_fasta[0], tmp_path / "empty", tmp_path / "out", device="cpu")

@@ -124,8 +124,13 @@ def load_fold(
     return model, config
 
 
-def write_ensemble(model_dir: str | Path) -> dict[str, Any]:
-    """(Re)write `ensemble.json` listing every finished fold under `model_dir`."""
+def list_folds(model_dir: str | Path) -> list[dict[str, Any]]:
+    """Every finished fold (config + weights) under `model_dir`, by fold number.
+
+    The folders themselves are the truth: folds trained as separate tasks (Nextflow) are
+    collected into one folder without a shared ensemble.json, and two folds finishing at once
+    may each write an ensemble.json that misses the other.
+    """
     model_dir = Path(model_dir)
     folds = []
     for cfg_path in sorted(model_dir.glob("fold*/" + CONFIG)):
@@ -140,13 +145,19 @@ def write_ensemble(model_dir: str | Path) -> dict[str, Any]:
                 }
             )
     folds.sort(key=lambda f: f["fold"])
+    return folds
+
+
+def write_ensemble(model_dir: str | Path) -> dict[str, Any]:
+    """(Re)write `ensemble.json` listing every finished fold under `model_dir`."""
+    folds = list_folds(model_dir)
     ensemble = {
         "format": FORMAT,
         "folds": folds,
         "backbones": sorted({f["backbone"] for f in folds}),
         "outputs": list(OUTPUTS),
     }
-    write_json(model_dir / ENSEMBLE, ensemble)
+    write_json(Path(model_dir) / ENSEMBLE, ensemble)
     return ensemble
 
 

@@ -109,7 +109,8 @@ class Alignments:
         threshold is never silently dropped.
         """
         shorter = np.minimum(self.qlen, self.tlen)
-        return np.floor((self.seqid + 0.0005) * shorter + 1e-6).astype(np.int64)
+        upper = np.floor((self.seqid + 0.0005) * shorter + 1e-6).astype(np.int64)
+        return np.minimum(upper, shorter)
 
     @property
     def identity(self) -> np.ndarray:

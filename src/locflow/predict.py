@@ -203,22 +203,21 @@ def load_ensemble(
     folds: Iterable[int] | None = None,
     embeddings: str | Path | None = None,
 ) -> Ensemble:
-    """Load the fold models listed in `model_dir/ensemble.json` (or only `folds`)."""
-    from locflow.checkpoint import ENSEMBLE, load_fold
+    """Load every fold model found in `model_dir` (fold<k>/), or only `folds`."""
+    from locflow.checkpoint import list_folds, load_fold
     from locflow.train import resolve_device
 
     model_dir = Path(model_dir)
-    path = model_dir / ENSEMBLE
-    if not path.exists():
-        raise InputError(f"{path}: not found; is {model_dir} a locflow model folder?")
-    try:
-        listed = json.loads(path.read_text(encoding="utf-8"))["folds"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not a locflow ensemble file ({exc})") from exc
+    if not model_dir.is_dir():
+        raise InputError(f"{model_dir}: model folder not found")
+    listed = list_folds(model_dir)
+    if not listed:
+        raise InputError(f"{model_dir}: no trained fold (fold<k>/config.json + weights) in it")
     wanted = None if folds is None else set(folds)
     chosen = [f for f in listed if wanted is None or f["fold"] in wanted]
     if not chosen:
-        raise InputError(f"{path}: no fold model to use (asked for folds {sorted(wanted or [])})")
+        asked = sorted(wanted or [])
+        raise InputError(f"{model_dir}: no fold model to use (asked for folds {asked})")
     dev = resolve_device(device)
     models = [load_fold(model_dir / f["path"], dev) for f in chosen]
     thresholds = np.mean([[c["thresholds"][o] for o in PROBABILITY_COLUMNS] for _, c in models], 0)
