@@ -247,7 +247,7 @@ def write_section(text: str, title_line: str) -> None:
     body = doc[start:end]
     subs = re.split(r"(?m)^(?=### )", body)
     intro, subs = subs[0], [s for s in subs[1:] if not s.startswith(title_line + "\n")]
-    intro = intro if intro.strip() else "\n\n" + (__doc__ or "").split("\n\n")[1] + "\n\n"
+    intro = intro if intro.strip() else "\n\n"
     new = intro + "".join(s.rstrip("\n") + "\n\n" for s in [*subs, text])
     DOC.write_text(doc[:start] + new + doc[end:], encoding="utf-8")
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import matthews_corrcoef
 
 from locflow.checkpoint import (
     build_model,
@@ -31,6 +30,7 @@ from locflow.checkpoint import (
 from locflow.classes import LOCATIONS, SIGNALS
 from locflow.files import InputError
 from locflow.losses import total_loss
+from locflow.metrics import threshold_curve
 from locflow.model import OUTPUTS, Batch, LocModel, make_batch, token_batches
 from locflow.tables import read_folds, read_proteins
 
@@ -298,7 +298,8 @@ def mcc_thresholds(probs: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, 
         y = targets[:, j] > 0.5
         if y.all() or not y.any():
             continue
-        scores = [matthews_corrcoef(y, probs[:, j] >= t) for t in THRESHOLD_GRID]
+        # One vectorised pass over the grid (same values as sklearn's matthews_corrcoef).
+        scores = threshold_curve(y, probs[:, j], THRESHOLD_GRID)["mcc"]
         k = int(np.argmax(scores))
         thresholds[j], best[j] = THRESHOLD_GRID[k], scores[k]
     return thresholds, best
