@@ -167,6 +167,7 @@ embed_sequences(seqs, sys.argv[2], backbone, tokens_per_batch=40, segment_bytes=
 """
 
 
+@pytest.mark.slow
 def test_killed_run_leaves_readable_file_and_resumes(checkpoints, esm, tmp_path: Path) -> None:
     out = tmp_path / "emb.h5"
     embed_sequences(SEQS[:2], out, esm)

@@ -10,7 +10,9 @@ Crash safety and resume: the output file is only ever replaced whole (temp file 
 it is always complete and readable. While a run computes, finished embeddings are written every
 few hundred MB (or minutes) to part files in ``<out>.parts/``, each also written atomically; a
 killed run loses at most the last unsaved part. A rerun counts the output file and any parts as
-done, embeds only the rest, and merges everything into the output file at the end.
+done, embeds only the rest, and merges everything into the output file at the end. The merge
+copies the old output and the parts into a new file, so it needs their size again on disk
+for a moment; it is short next to the embedding itself.
 """
 
 from __future__ import annotations
