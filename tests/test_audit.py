@@ -9,7 +9,7 @@ from homology_sets import hard_set
 from typer.testing import CliRunner
 
 from locflow import mmseqs
-from locflow.audit import AUDIT_SEARCH, MAX_EXHAUSTIVE, audit_tables
+from locflow.audit import AUDIT_SEARCH, MAX_EXHAUSTIVE, audit_search, audit_tables
 from locflow.cli import app
 from locflow.files import InputError
 from locflow.partition import PARTITION_SEARCH
@@ -127,3 +127,10 @@ def test_audit_rejects_unknown_ids_and_huge_exhaustive(hard, monkeypatch):
     with pytest.raises(InputError, match="--exhaustive"):
         audit_tables(hard.table(), {"x": clean}, exhaustive=True, options=OPTIONS)
     assert MAX_EXHAUSTIVE >= 1000
+
+
+def test_audit_search_options():
+    assert audit_search(exhaustive=True).main.exhaustive
+    assert audit_search(sensitivity=7.5).main.sensitivity == 7.5
+    with pytest.raises(InputError, match="--sensitivity"):
+        audit_search(sensitivity=4.0)  # never shallower than the default

@@ -57,7 +57,7 @@ class DilatedResNet(nn.Module):
 
     def __init__(
         self,
-        channels: int = 128,
+        channels: int = 64,
         dilations: tuple[int, ...] = (1, 2, 4, 8, 16),
         kernel: int = 5,
         dropout: float = 0.1,

@@ -62,7 +62,7 @@ class TrainSettings:
     clip_half: int | None = None
     cnn: dict[str, Any] = field(
         default_factory=lambda: {
-            "channels": 128,
+            "channels": 64,
             "dilations": [1, 2, 4, 8, 16],
             "kernel": 5,
             "dropout": 0.1,
