@@ -58,7 +58,7 @@ def done(message: str) -> None:
 # Keep each command short: parse options, call the library, print one line of what it wrote.
 
 
-@app.command("curate-swissprot")
+@app.command("curate-swissprot", rich_help_panel="Data")
 def curate_swissprot_cmd(
     inputs: Annotated[
         list[Path],
@@ -83,7 +83,7 @@ def curate_swissprot_cmd(
     done(f"kept {counts['kept']} of {counts['input_records']} UniProt entries -> {out}")
 
 
-@app.command("import-deeploc")
+@app.command("import-deeploc", rich_help_panel="Data")
 def import_deeploc_cmd(
     csv: Annotated[Path, typer.Argument(help="DeepLoc 2.0-style wide CSV (plain or .gz).")],
     out: Annotated[Path, typer.Option("--out", help="Proteins table to write (Parquet).")],
@@ -117,7 +117,7 @@ def import_deeploc_cmd(
     done(f"imported {data.proteins.num_rows} proteins -> {out}{extra}")
 
 
-@app.command("curate-hpa")
+@app.command("curate-hpa", rich_help_panel="Data")
 def curate_hpa_cmd(
     locations: Annotated[Path, typer.Option(help="HPA subcellular_location.tsv (plain or .gz).")],
     uniprot: Annotated[
@@ -162,7 +162,7 @@ def curate_hpa_cmd(
 _ATTEMPTS_HELP = "Attempts per request (429, 5xx, timeouts and cut bodies are retried)."
 
 
-@app.command("fetch-uniprot")
+@app.command("fetch-uniprot", rich_help_panel="Data")
 def fetch_uniprot_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for uniprot.dat.gz and fetch.json.")],
     release: Annotated[
@@ -210,7 +210,7 @@ def fetch_uniprot_cmd(
     done(f"fetched {record['entries']} entries (UniProt {release_name}) -> {out / record['file']}")
 
 
-@app.command("fetch-hpa")
+@app.command("fetch-hpa", rich_help_panel="Data")
 def fetch_hpa_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for subcellular_location.tsv.")],
     version: Annotated[
@@ -234,7 +234,7 @@ def fetch_hpa_cmd(
     done(f"fetched HPA {record['version']} ({record['rows']} genes) -> {out / record['file']}")
 
 
-@app.command("make-demo-data")
+@app.command("make-demo-data", rich_help_panel="Data")
 def make_demo_data_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the demo files into.")],
     seed: Annotated[int, typer.Option(help="Random seed; same seed, byte-identical files.")] = 0,
@@ -258,7 +258,7 @@ def make_demo_data_cmd(
     )
 
 
-@app.command("train")
+@app.command("train", rich_help_panel="Model")
 def train_cmd(
     proteins: Annotated[Path, typer.Argument(help="Proteins table (Parquet).")],
     folds: Annotated[Path, typer.Argument(help="Folds table (Parquet).")],
@@ -321,7 +321,7 @@ _DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
 _TOKENS_HELP = "Padded residues per batch (proteins are sorted by length first)."
 
 
-@app.command("predict")
+@app.command("predict", rich_help_panel="Evaluate and predict")
 def predict_cmd(
     fasta: Annotated[Path, typer.Argument(help="Protein FASTA (plain or .gz), any size.")],
     model: Annotated[Path, typer.Option("--model", help="Model folder with ensemble.json.")],
@@ -363,7 +363,7 @@ def predict_cmd(
     )
 
 
-@app.command("evaluate")
+@app.command("evaluate", rich_help_panel="Evaluate and predict")
 def evaluate_cmd(
     model: Annotated[Path, typer.Option("--model", help="Model folder with ensemble.json.")],
     data: Annotated[Path, typer.Option("--data", help="Proteins table with true labels.")],
@@ -398,7 +398,7 @@ def evaluate_cmd(
     done(f"{headline(metrics)} -> {out / 'metrics.json'}")
 
 
-@app.command("score")
+@app.command("score", rich_help_panel="Evaluate and predict")
 def score_cmd(
     predictions: Annotated[
         Path, typer.Option("--predictions", help="predictions.parquet from predict/evaluate.")
@@ -422,7 +422,7 @@ def score_cmd(
     )
 
 
-@app.command("report")
+@app.command("report", rich_help_panel="Evaluate and predict")
 def report_cmd(
     folders: Annotated[list[Path], typer.Argument(help="Output folders of locflow evaluate.")],
     out: Annotated[
@@ -448,7 +448,7 @@ def _mmseqs_options(threads: int, tmp_dir: Path | None, memory: str | None):  # 
     return RunOptions(threads=threads, tmp_dir=tmp_dir, memory=memory)
 
 
-@app.command("partition")
+@app.command("partition", rich_help_panel="Homology")
 def partition_cmd(
     proteins: Annotated[Path, typer.Argument(help="Proteins table (Parquet).")],
     out: Annotated[Path, typer.Option("--out", help="Folds table to write (Parquet).")],
@@ -474,7 +474,7 @@ def partition_cmd(
     )
 
 
-@app.command("filter-homologs")
+@app.command("filter-homologs", rich_help_panel="Homology")
 def filter_homologs_cmd(
     query: Annotated[Path, typer.Argument(help="Proteins table to filter, e.g. the HPA test set.")],
     against: Annotated[Path, typer.Option("--against", help="Training proteins table.")],
@@ -500,7 +500,7 @@ def filter_homologs_cmd(
     done(f"kept {result['kept']} of {result['query']} query proteins -> {out}")
 
 
-@app.command("audit")
+@app.command("audit", rich_help_panel="Homology")
 def audit_cmd(
     proteins: Annotated[Path, typer.Argument(help="Proteins table (Parquet).")],
     folds: Annotated[
@@ -538,7 +538,7 @@ def audit_cmd(
         raise typer.Exit(1)
 
 
-@app.command("embed")
+@app.command("embed", rich_help_panel="Model")
 def embed_cmd(
     input: Annotated[
         Path, typer.Argument(help="Proteins table (Parquet) or FASTA (plain or gzipped).")
@@ -584,7 +584,7 @@ def embed_cmd(
     )
 
 
-@app.command("demo")
+@app.command("demo", rich_help_panel="Evaluate and predict")
 def demo_cmd(
     out: Annotated[Path, typer.Option(help="Folder for every output of the demo.")] = Path(
         "demo_out"
