@@ -25,7 +25,6 @@ import csv
 import datetime
 import gzip
 import os
-import platform
 import re
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from machine import cpu_name
 
 from locflow.backbones import (
     CLIP_HALF,
@@ -106,15 +106,7 @@ def machine(device: torch.device) -> str:
     """A one-line description of where this ran."""
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__})"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{torch.get_num_threads()}-core CPU, {cpu} (torch {torch.__version__})"
+    return f"{torch.get_num_threads()}-core CPU, {cpu_name()} (torch {torch.__version__})"
 
 
 def run_model(

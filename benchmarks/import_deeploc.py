@@ -14,12 +14,13 @@ import argparse
 import csv
 import gzip
 import os
-import platform
 import statistics
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+from machine import cpu_name
 
 from locflow.classes import LOCATIONS
 from locflow.deeploc import KINGDOM_FROM_DEEPLOC, import_deeploc
@@ -51,17 +52,6 @@ def per_row_import(path: Path, out: Path):
     return table
 
 
-def _cpu() -> str:
-    """The CPU model name, from /proc/cpuinfo where there is one."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
-
-
 def _time(fn, repeats: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeats):
@@ -82,7 +72,7 @@ def main() -> None:
     assert table.equals(data.proteins), "the two readers disagree"
     print(f"### DeepLoc CSV import (`benchmarks/import_deeploc.py`), {date.today()}")
     print()
-    print(f"Machine: {_cpu()}, {os.cpu_count()} cores, no GPU; command:")
+    print(f"Machine: {cpu_name()}, {os.cpu_count()} cores, no GPU; command:")
     print(f"`.venv/bin/python benchmarks/import_deeploc.py --repeats {args.repeats}`")
     print(f"(median of {args.repeats}; {data.proteins.num_rows:,} rows, written to Parquet).")
     print()

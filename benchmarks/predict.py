@@ -23,7 +23,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
 import tempfile
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import cpu_description
 
 from locflow.checkpoint import build_model, save_fold, write_ensemble
 from locflow.classes import SIGNALS
@@ -169,7 +169,7 @@ def main() -> None:
     clipped = np.minimum(lengths, 2 * CNN_CLIP_HALF)
     result = {
         "date": dt.date.today().isoformat(),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": cpu_description(),
         "torch": torch.__version__,
         "proteins": args.proteins,
         "folds": args.folds,

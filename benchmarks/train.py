@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import torch
+from machine import cpu_name
 
 from locflow.checkpoint import load_fold, predict_batch
 from locflow.classes import LOCATIONS, SIGNALS
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     result = {
         "date": dt.date.today().isoformat(),
-        "machine": f"{_cpu_name()} ({os.cpu_count()} cores), {torch.get_num_threads()} torch "
+        "machine": f"{cpu_name()} ({os.cpu_count()} cores), {torch.get_num_threads()} torch "
         "thread(s), "
         + (f"CUDA {torch.cuda.get_device_name()}" if device.type == "cuda" else "CPU"),
         "command": "benchmarks/train.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -251,16 +251,6 @@ def main(argv: list[str] | None = None) -> int:
         write_docs(result)
     print(f"results -> {args.work / 'results.json'} ({result['total_s']:.0f} s)")
     return 0
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _ms(summary: dict[str, Any], key: str) -> str:
