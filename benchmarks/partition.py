@@ -152,6 +152,7 @@ def main() -> None:
     ap.add_argument("--exact-limit-min", type=float, default=20.0,
                     help="Time limit for GraphPart without --prefilter (minutes).")  # fmt: skip
     ap.add_argument("--skip-graphpart", action="store_true")
+    ap.add_argument("--skip-exact", action="store_true", help="No GraphPart without --prefilter.")
     args = ap.parse_args()
 
     out = args.out.resolve()
@@ -201,9 +202,10 @@ def main() -> None:
         save()
         # GraphPart without prefilter aligns all ~400 million pairs; it runs under a time limit
         # beside the audit (it is reported as unfinished, not timed against locflow).
-        exact = ThreadPoolExecutor(1).submit(
-            graphpart, args, out, [], args.exact_limit_min * 60, env, "graphpart_exact"
-        )
+        if not args.skip_exact:
+            exact = ThreadPoolExecutor(1).submit(
+                graphpart, args, out, [], args.exact_limit_min * 60, env, "graphpart_exact"
+            )
     for name, path in tables.items():
         run.setdefault(name, {}).update(fold_stats(read_folds(path), args.folds))
     audit_cmd = [str(BIN / "locflow"), "audit", str(out / "proteins.parquet"),

@@ -71,6 +71,7 @@ def test_audit_search_is_deeper_than_the_partitioner():
         assert a.max_seqs >= p.max_seqs
         assert a.max_rejected >= p.max_rejected
     assert audit.short_length >= part.short_length
+    assert not audit.main_long_only  # the audit's first tier covers every protein
     assert audit.short.sensitivity == 7.5
 
 

@@ -20,12 +20,12 @@ from locflow import mmseqs
 from locflow.files import InputError, write_json
 from locflow.tables import read_folds, read_proteins
 
-# Deeper than locflow.partition.PARTITION_SEARCH in every setting: higher sensitivity in both
-# tiers, a longer "short" tier, and more than three times as many rejected candidates aligned
-# before a query stops. `sensitivity=` on the command line makes the first tier deeper still.
+# At least as deep as locflow.partition.PARTITION_SEARCH in every setting: -s 7.5 all-vs-all
+# (the deepest MMseqs2 prefilter), the short tier again, and three times as many rejected
+# candidates aligned before a query stops (at least GraphPart's 300 per query).
 AUDIT_SEARCH = mmseqs.TieredSearch(
-    main=mmseqs.SearchSettings(sensitivity=5.7, max_seqs=1000, max_rejected=100),
-    short=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=100),
+    main=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300),
+    short=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300),
     short_length=400,
 )
 # Above this many distinct sequences an all-pairs alignment takes hours on a few cores.

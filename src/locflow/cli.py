@@ -513,7 +513,7 @@ def audit_cmd(
     ] = False,
     sensitivity: Annotated[
         float | None,
-        typer.Option(help="MMseqs2 -s of the all-vs-all tier (default 5.7; 7.5 is deepest)."),
+        typer.Option(help="MMseqs2 -s of the all-vs-all tier (default 7.5, the deepest)."),
     ] = None,
     report: Annotated[
         Path | None, typer.Option(help="Write crossing pairs and the search used as JSON.")

@@ -306,6 +306,9 @@ class TieredSearch:
     main: SearchSettings
     short: SearchSettings | None = None
     short_length: int = 300
+    # Leave proteins up to `short_length` out of the all-vs-all tier (the short tier covers
+    # every pair they are in).
+    main_long_only: bool = False
 
     def describe(self) -> dict:
         """JSON-ready settings."""
@@ -318,6 +321,7 @@ class TieredSearch:
             "evalue": "inf",
         }
         if self.short is not None and not self.main.exhaustive:
+            out["main_tier_long_only"] = self.main_long_only
             out["short_tier"] = {
                 "max_length": self.short_length,
                 "sensitivity": self.short.sensitivity,
@@ -334,23 +338,33 @@ def search_pairs(
     options: RunOptions | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
     """All-vs-all pairs (i < j) with identity above `floor`, best per pair, and step timings."""
-    found, seconds = [], {}
-    tiers: list[tuple[SearchSettings, np.ndarray | None]] = [(search.main, None)]
-    short = np.array([q for q, s in enumerate(sequences) if len(s) <= search.short_length])
+    lengths = np.array([len(s) for s in sequences])
+    everyone = np.arange(len(sequences))
+    short = everyone[lengths <= search.short_length]
+    tiers = [(search.main, everyone, None)]
     if search.short is not None and short.size and not search.main.exhaustive:
-        tiers.append((search.short, short))
-    for tier, (settings, queries) in enumerate(tiers, start=1):
+        if search.main_long_only:
+            # A pair with a short member is the short tier's, which searches it more deeply.
+            tiers = [(search.main, everyone[lengths > search.short_length], None)]
+        tiers.append((search.short, short, everyone))
+    found, seconds = [], {}
+    for tier, (settings, queries, targets) in enumerate(tiers, start=1):
+        if queries.size == 0:
+            continue
         settings = replace(settings, min_identity=floor)
-        if queries is None:
-            aln = align(sequences, settings=settings, options=options)
-        else:
-            aln = align([sequences[q] for q in queries], sequences, settings, options)
-            aln.query = queries[aln.query]
-            keep = aln.query != aln.target
-            for name in ("query", "target", "seqid", "qlen", "tlen"):
-                setattr(aln, name, getattr(aln, name)[keep])
+        q_seqs = [sequences[q] for q in queries]
+        t_seqs = None if targets is None else [sequences[t] for t in targets]
+        aln = align(q_seqs, t_seqs, settings, options)
+        aln.query = queries[aln.query]
+        aln.target = (queries if targets is None else targets)[aln.target]
+        keep = aln.query != aln.target
+        for name in ("query", "target", "seqid", "qlen", "tlen"):
+            setattr(aln, name, getattr(aln, name)[keep])
         found.append(homolog_pairs(aln, floor))
         seconds.update({f"tier{tier}_{k}": v for k, v in aln.seconds.items()})
+    if not found:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0), seconds
     i, j, ident = (np.concatenate([f[c] for f in found]) for c in range(3))
     # Re-reduce: a pair found by both tiers is reported once, with its best identity.
     order = np.lexsort((-ident, j, i))
