@@ -16,3 +16,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (it is not shipped with locflow)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test with one torch thread: small tensors on a shared 2-core machine spin-wait."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -19,14 +19,7 @@ from locflow.model import (
     token_batches,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors on a shared 2-core machine: one thread avoids spin-wait contention.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_gaussian_weights_sum_to_one() -> None:

@@ -22,13 +22,7 @@ SP = "MLLVLLLALLALSSA"
 SMALL_CNN = {"channels": 32, "dilations": [1, 2, 4], "kernel": 5, "dropout": 0.0}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Small tensors on a shared 2-core machine: one thread avoids spin-wait contention.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def planted_set(folder: Path, per_fold: int, folds: int = 4, seed: int = 0) -> tuple[Path, Path]:

@@ -8,7 +8,6 @@ loaded again from the checkpoint named in config.json).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from locflow.files import InputError, atomic_path, write_json
+from locflow.files import InputError, atomic_path, read_json, write_json
 from locflow.model import OUTPUTS, BackboneEncoder, LocModel, make_batch
 
 FORMAT = "locflow-model/1"
@@ -97,10 +96,7 @@ def read_config(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / CONFIG
     if not path.exists():
         raise InputError(f"{path}: model config not found")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc.msg})") from exc
+    config = read_json(path)
     if config.get("format") != FORMAT:
         raise InputError(f"{path}: not a {FORMAT} config (format {config.get('format')!r})")
     return config

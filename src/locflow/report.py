@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import pyarrow.parquet as pq
 
 from locflow import __version__
 from locflow.classes import LOCATIONS, SIGNALS
-from locflow.files import InputError, write_text
+from locflow.files import InputError, read_json, write_text
 from locflow.metrics import label_matrix
 
 # DeepLoc 2.0's published numbers (Thumuluri et al. 2022, Nucleic Acids Research 50(W1):W228,
@@ -87,10 +86,7 @@ def load_run(folder: str | Path) -> Run:
     path = folder / "metrics.json"
     if not path.exists():
         raise InputError(f"{folder}: no metrics.json; is it an output folder of locflow evaluate?")
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc.msg})") from exc
+    metrics = read_json(path)
     if metrics.get("kind") not in ("cv", "test"):
         raise InputError(f"{path}: not an evaluation result (kind {metrics.get('kind')!r})")
     return Run(folder.resolve().name, folder, metrics)
