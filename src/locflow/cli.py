@@ -555,7 +555,7 @@ def embed_cmd(
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")] = "auto",
     tokens_per_batch: Annotated[
         int | None,
-        typer.Option(min=1, help="Padded tokens per batch (default 4096 on CPU, 16384 on GPU)."),
+        typer.Option(min=1, help="Padded tokens per batch (default 1024 on CPU, 16384 on GPU)."),
     ] = None,
     layer: Annotated[
         int, typer.Option(help="Hidden layer to store (-1 last, 0 the embedding layer).")

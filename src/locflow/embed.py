@@ -37,9 +37,11 @@ log = logging.getLogger(__name__)
 
 FORMAT = "locflow-embeddings"
 VERSION = 1
-# Padded tokens per forward pass. Measured by benchmarks/embed.py: on CPU small batches keep the
-# working set in cache; on a GPU larger ones fill the device.
-DEFAULT_TOKENS = {"cpu": 4096, "cuda": 16384}
+# Padded tokens per forward pass. On a CPU one ~450-residue sequence already keeps the cores busy
+# and bigger batches only spill the activations out of cache (ESM-2 35M shape, bf16, 2 cores:
+# 512-1536 tokens ~3,300 residues/s, 4096 ~2,700, 8192 ~2,300); on a GPU larger ones fill the
+# device.
+DEFAULT_TOKENS = {"cpu": 1024, "cuda": 16384}
 SEGMENT_BYTES = 256 * 2**20
 SEGMENT_SECONDS = 300.0
 # Attributes that must match for two runs to share a file.
