@@ -17,7 +17,9 @@ from locflow.audit import audit_tables
 from locflow.cli import app
 from locflow.files import InputError
 from locflow.partition import (
+    EXHAUSTIVE_MAX_CELLS,
     REMOVED,
+    choose_search,
     filter_homologs,
     min_vertex_cut,
     pack_folds,
@@ -38,8 +40,11 @@ def hard():
 
 @pytest.fixture(scope="module")
 def partitioned(hard):
+    # The tiered (prefilter) search, which real-sized sets get; 'auto' would align every pair.
     table = hard.table()
-    folds, report = partition_table(table, k=5, threshold=0.3, seed=0, options=OPTIONS)
+    folds, report = partition_table(
+        table, k=5, threshold=0.3, seed=0, search="tiered", options=OPTIONS
+    )
     return table, folds, report
 
 
@@ -226,7 +231,7 @@ def test_partition_cli_is_deterministic_and_cleans_up(tmp_path, hard, partitione
     out = tmp_path / "folds.parquet"
     result = CliRunner().invoke(
         app, ["partition", str(proteins), "--out", str(out), "--folds", "5", "--threads", "2",
-              "--tmp-dir", str(tmp_path / "tmp"), "--seed", "0"],
+              "--tmp-dir", str(tmp_path / "tmp"), "--seed", "0", "--search", "tiered"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert read_folds(out).equals(partitioned[1])
@@ -234,6 +239,26 @@ def test_partition_cli_is_deterministic_and_cleans_up(tmp_path, hard, partitione
     assert report["fold_sizes"] == partitioned[2]["fold_sizes"]
     assert report["mmseqs"]["short_tier"]["sensitivity"] == 7.5
     assert not any((tmp_path / "tmp").iterdir())  # MMseqs2's work folder is gone
+
+
+def test_small_sets_are_aligned_exhaustively(hard, partitioned):
+    # 'auto' aligns every pair of a small set; its folds pass the exhaustive audit too.
+    table = hard.table()
+    folds, report = partition_table(table, k=5, threshold=0.3, seed=0, options=OPTIONS)
+    assert report["mmseqs"]["exhaustive"] and "short_tier" not in report["mmseqs"]
+    assert report["graph"]["edges"] >= partitioned[2]["graph"]["edges"]
+    results, _ = audit_tables(table, {"auto": folds}, exhaustive=True, options=OPTIONS)
+    assert results[0].crossing_pairs == 0
+
+
+def test_choose_search_by_alignment_budget():
+    side = int((2 * EXHAUSTIVE_MAX_CELLS) ** 0.5)  # total residues at the budget
+    assert choose_search(["A" * (side // 2)] * 2).main.exhaustive
+    assert not choose_search(["A" * (side // 2 + 1)] * 2).main.exhaustive
+    assert choose_search(["A" * side] * 10, "exhaustive").main.exhaustive
+    assert not choose_search(["AAAA"], "tiered").main.exhaustive
+    with pytest.raises(InputError, match="--search"):
+        choose_search(["AAAA"], "fast")
 
 
 def test_partition_rejects_bad_settings(hard):

@@ -48,6 +48,14 @@ PARTITION_SEARCH = mmseqs.TieredSearch(
     short_length=400,
 )
 
+# Small sets get every pair aligned (no prefilter), which finds every pair `locflow audit
+# --exhaustive` does. The rule is an alignment budget in dynamic-programming cells, (total
+# residues)^2 / 2: the 600-protein demo set is 1.6e10 cells, aligned exhaustively in about the
+# time the tiered search takes (~12 s on one core); 5e10 cells is about 40 s on one core.
+EXHAUSTIVE_MAX_CELLS = 5e10
+EXHAUSTIVE_SEARCH = mmseqs.TieredSearch(main=mmseqs.SearchSettings(exhaustive=True))
+SEARCH_MODES = ("auto", "exhaustive", "tiered")
+
 REMOVED = -1
 
 
@@ -97,6 +105,16 @@ def homolog_graph(
     adj = (adj + adj.T).tocsr()
     adj.data[:] = 1
     return HomologGraph(adj, int(i.size), float(ident.max()) if ident.size else 0.0, seconds)
+
+
+def choose_search(sequences: list[str], mode: str = "auto") -> mmseqs.TieredSearch:
+    """The search for a mode: 'exhaustive', 'tiered', or 'auto' (exhaustive for small sets)."""
+    if mode not in SEARCH_MODES:
+        raise InputError(f"--search must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
+    if mode == "auto":
+        residues = float(sum(len(s) for s in sequences))
+        mode = "exhaustive" if residues * residues / 2 <= EXHAUSTIVE_MAX_CELLS else "tiered"
+    return EXHAUSTIVE_SEARCH if mode == "exhaustive" else PARTITION_SEARCH
 
 
 def _fiedler_order(adj: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
@@ -318,10 +336,13 @@ def partition_sequences(
     k: int = 5,
     threshold: float = 0.3,
     seed: int = 0,
-    search: mmseqs.TieredSearch = PARTITION_SEARCH,
+    search: mmseqs.TieredSearch | str = "auto",
     options: mmseqs.RunOptions | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Return (fold per sequence, -1 = removed; report) for sequences with 0/1 label columns."""
+    """Return (fold per sequence, -1 = removed; report) for sequences with 0/1 label columns.
+
+    `search` is a TieredSearch or a mode name for `choose_search`.
+    """
     if k < 2:
         raise InputError(f"--folds must be at least 2, got {k}")
     if not 0.0 < threshold < 1.0:
@@ -329,6 +350,8 @@ def partition_sequences(
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     units = collapse_identical(sequences, labels)
+    if isinstance(search, str):
+        search = choose_search(units.sequences, search)
     graph = homolog_graph(units.sequences, threshold, search, options)
     t_search = time.perf_counter()
     adj, weight = graph.adjacency, units.weight
@@ -431,7 +454,7 @@ def partition_table(
     k: int = 5,
     threshold: float = 0.3,
     seed: int = 0,
-    search: mmseqs.TieredSearch = PARTITION_SEARCH,
+    search: mmseqs.TieredSearch | str = "auto",
     options: mmseqs.RunOptions | None = None,
 ) -> tuple[pa.Table, dict[str, Any]]:
     """Partition a proteins table; return the folds table and the JSON-ready report."""
@@ -453,10 +476,11 @@ def run_partition(
     threshold: float = 0.3,
     seed: int = 0,
     options: mmseqs.RunOptions | None = None,
+    search: str = "auto",
 ) -> dict[str, Any]:
     """Read a proteins table, partition it, write the folds table and its JSON report."""
     proteins = read_proteins(proteins_path)
-    table, report = partition_table(proteins, k, threshold, seed, options=options)
+    table, report = partition_table(proteins, k, threshold, seed, search, options)
     report["input"] = str(proteins_path)
     write_table(table, out, metadata={"locflow.threshold": str(threshold), "locflow.folds": str(k)})
     write_json(report_path or default_report_path(out), report)
