@@ -4,7 +4,8 @@ Runs, one after another on the same machine: `locflow partition`, GraphPart `mms
 --prefilter`, GraphPart `mmseqs2` without prefilter (under a time limit), then one
 `locflow audit` over every folds table, DeepLoc's own `Partition` column included. Wall time
 and peak memory come from `/usr/bin/time -v` (the largest resident process of each tool's
-tree). Results go to <out>/results.json and a Markdown table <out>/results.md.
+tree). Results go to <out>/results.json and a Markdown table <out>/results.md; every pair the audit
+found goes to <out>/audit_pairs.parquet.
 
     .venv/bin/python benchmarks/partition.py --out bench_out/partition --threads 2
 """
@@ -107,6 +108,16 @@ def run_limited(cmd, cwd, log, limit_s, env=None) -> dict:
     }
 
 
+def run_locflow(args, out: Path, env) -> dict:
+    """Time `locflow partition` with its default search."""
+    return run_limited(
+        [str(BIN / "locflow"), "partition", str(out / "proteins.parquet"), "--out",
+         str(out / "locflow_folds.parquet"), "--folds", str(args.folds), "--threshold",
+         str(args.threshold), "--threads", str(args.threads), "--tmp-dir", str(out / "tmp")],
+        out, out / "locflow_partition.log", None, env,
+    )  # fmt: skip
+
+
 def graphpart(args, out: Path, extra: list[str], limit_s, env, name=None) -> dict:
     """Run GraphPart's mmseqs2 mode in its own folder (it writes ./temp)."""
     name = name or "graphpart_prefilter"
@@ -153,6 +164,11 @@ def main() -> None:
                     help="Time limit for GraphPart without --prefilter (minutes).")  # fmt: skip
     ap.add_argument("--skip-graphpart", action="store_true")
     ap.add_argument("--skip-exact", action="store_true", help="No GraphPart without --prefilter.")
+    ap.add_argument(
+        "--audit-only",
+        action="store_true",
+        help="Keep the timed runs in results.json; audit their folds again.",
+    )
     args = ap.parse_args()
 
     out = args.out.resolve()
@@ -182,13 +198,16 @@ def main() -> None:
         (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 
     run = results["runs"]
-    run["locflow"] = run_limited(
-        [str(BIN / "locflow"), "partition", str(out / "proteins.parquet"), "--out",
-         str(out / "locflow_folds.parquet"), "--folds", str(args.folds), "--threshold",
-         str(args.threshold), "--threads", str(args.threads), "--tmp-dir", str(out / "tmp")],
-        out, out / "locflow_partition.log", None, env,
-    )  # fmt: skip
-    tables["locflow"] = out / "locflow_folds.parquet"
+    if args.audit_only:
+        earlier = json.loads((out / "results.json").read_text())
+        results.update({k: earlier[k] for k in ("date", "machine", "threads")})
+        run.update({k: v for k, v in earlier["runs"].items() if "wall_s" in v})
+        tables.update({n: out / f"{n}_folds.parquet" if n == "locflow" else out / f"{n}.parquet"
+                       for n in run if n != "graphpart_exact"})  # fmt: skip
+        args.skip_graphpart = True
+    else:
+        run["locflow"] = run_locflow(args, out, env)
+    tables.setdefault("locflow", out / "locflow_folds.parquet")
     save()
     exact = None
     if not args.skip_graphpart:
@@ -210,7 +229,8 @@ def main() -> None:
         run.setdefault(name, {}).update(fold_stats(read_folds(path), args.folds))
     audit_cmd = [str(BIN / "locflow"), "audit", str(out / "proteins.parquet"),
                  *[str(p) for p in tables.values()], "--threads", str(args.threads),
-                 "--report", str(out / "audit.json"), "--tmp-dir", str(out / "tmp")]  # fmt: skip
+                 "--report", str(out / "audit.json"), "--pairs", str(out / "audit_pairs.parquet"),
+                 "--tmp-dir", str(out / "tmp")]  # fmt: skip
     results["audit"] = run_limited(audit_cmd, out, out / "audit.log", None, env)
     audit = json.loads((out / "audit.json").read_text())
     results["audit"]["search"] = audit["search"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow.parquet as pq
 import pytest
 from homology_sets import hard_set
 from typer.testing import CliRunner
@@ -77,7 +78,7 @@ def test_audit_search_is_deeper_than_the_partitioner():
 
 def test_exhaustive_audit_finds_exactly_the_planted_leaks(hard):
     clean, leaky, planted = _leaky_folds(hard)
-    results, search = audit_tables(
+    results, search, _ = audit_tables(
         hard.table(), {"clean": clean, "leaky": leaky}, exhaustive=True, options=OPTIONS
     )
     by_name = {r.name: r for r in results}
@@ -112,9 +113,17 @@ def test_prefilter_audit_agrees_with_exhaustive(hard, tmp_path):
     assert clean_r["crossing_pairs"] == 0
     assert planted <= {frozenset((p["a"], p["b"])) for p in leaky_r["pairs"]}
     # A clean table alone passes: exit status 0.
-    result = runner.invoke(app, ["audit", str(proteins), str(c_path), "--exhaustive"])
+    pairs_path = tmp_path / "pairs.parquet"
+    result = runner.invoke(
+        app, ["audit", str(proteins), str(c_path), "--exhaustive", "--pairs", str(pairs_path)]
+    )
     assert result.exit_code == 0, result.output
     assert "crossing pairs 0" in result.output
+    # --pairs lists every pair found, the planted leaks (same fold in the clean table) included.
+    pairs = pq.read_table(pairs_path).to_pylist()
+    assert planted <= {frozenset((p["a"], p["b"])) for p in pairs if p["identity"] > 0.3}
+    assert [p["identity"] for p in pairs] == sorted((p["identity"] for p in pairs), reverse=True)
+    assert min(p["identity"] for p in pairs) > 0.15
 
 
 def test_audit_rejects_unknown_ids_and_huge_exhaustive(hard, monkeypatch):

@@ -190,7 +190,7 @@ def test_restore_removed_only_when_safe():
 
 def test_hard_set_has_no_crossing_pair_by_exhaustive_audit(partitioned):
     table, folds, _ = partitioned
-    results, search = audit_tables(table, {"locflow": folds}, exhaustive=True, options=OPTIONS)
+    results, search, _ = audit_tables(table, {"locflow": folds}, exhaustive=True, options=OPTIONS)
     assert search["exhaustive"]
     assert results[0].crossing_pairs == 0, results[0].pairs[:5]
     assert results[0].max_cross_identity <= 0.3
@@ -247,7 +247,7 @@ def test_small_sets_are_aligned_exhaustively(hard, partitioned):
     folds, report = partition_table(table, k=5, threshold=0.3, seed=0, options=OPTIONS)
     assert report["mmseqs"]["exhaustive"] and "short_tier" not in report["mmseqs"]
     assert report["graph"]["edges"] >= partitioned[2]["graph"]["edges"]
-    results, _ = audit_tables(table, {"auto": folds}, exhaustive=True, options=OPTIONS)
+    results, _, _ = audit_tables(table, {"auto": folds}, exhaustive=True, options=OPTIONS)
     assert results[0].crossing_pairs == 0
 
 

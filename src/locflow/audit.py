@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from locflow import mmseqs
 from locflow.files import InputError, write_json
-from locflow.tables import read_folds, read_proteins
+from locflow.tables import read_folds, read_proteins, write_table
 
 # At least as deep as locflow.partition.PARTITION_SEARCH in every setting: -s 7.5 all-vs-all
 # (the deepest MMseqs2 prefilter), the short tier again, and three times as many rejected
@@ -187,8 +187,11 @@ def audit_tables(
     exhaustive: bool = False,
     options: mmseqs.RunOptions | None = None,
     sensitivity: float | None = None,
-) -> tuple[list[AuditResult], dict[str, Any]]:
-    """Audit several folds tables of one proteins table with a single search."""
+) -> tuple[list[AuditResult], dict[str, Any], PairList]:
+    """Audit several folds tables of one proteins table with a single search.
+
+    Returns the results per table, the search settings and every pair the search found.
+    """
     if not 0.0 < threshold < 1.0:
         raise InputError(f"--threshold must lie between 0 and 1, got {threshold}")
     ids = proteins.column("id").to_pylist()
@@ -204,7 +207,20 @@ def audit_tables(
     search = audit_search(exhaustive, sensitivity)
     pairs = search_pairs(sequences, include, FLOOR * threshold, search, options)
     results = [check_folds(name, ids, table, pairs, threshold) for name, table in folds.items()]
-    return results, pairs.search
+    return results, pairs.search, pairs
+
+
+def pairs_table(ids: list[str], pairs: PairList) -> pa.Table:
+    """Every pair the search found (down to FLOOR x threshold): ids and identity, best first."""
+    order = np.lexsort((pairs.b, pairs.a, -pairs.identity))
+    names = np.asarray(ids, dtype=object)
+    return pa.table(
+        {
+            "a": pa.array(names[pairs.a[order]].tolist(), pa.string()),
+            "b": pa.array(names[pairs.b[order]].tolist(), pa.string()),
+            "identity": pa.array(pairs.identity[order], pa.float64()),
+        }
+    )
 
 
 def run_audit(
@@ -215,11 +231,17 @@ def run_audit(
     options: mmseqs.RunOptions | None = None,
     out: Path | None = None,
     sensitivity: float | None = None,
+    pairs_out: Path | None = None,
 ) -> list[AuditResult]:
-    """Audit folds tables against a proteins table; optionally write a JSON report to `out`."""
+    """Audit folds tables against a proteins table; optionally write a JSON report to `out`
+    and every pair found to `pairs_out` (Parquet)."""
     proteins = read_proteins(proteins_path)
     folds = {str(p): read_folds(p) for p in folds_paths}
-    results, search = audit_tables(proteins, folds, threshold, exhaustive, options, sensitivity)
+    results, search, pairs = audit_tables(
+        proteins, folds, threshold, exhaustive, options, sensitivity
+    )
+    if pairs_out is not None:
+        write_table(pairs_table(proteins.column("id").to_pylist(), pairs), pairs_out)
     if out is not None:
         write_json(
             out,

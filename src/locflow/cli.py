@@ -527,6 +527,13 @@ def audit_cmd(
     report: Annotated[
         Path | None, typer.Option(help="Write crossing pairs and the search used as JSON.")
     ] = None,
+    pairs: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write every homolog pair found (a, b, identity; down to half the threshold) "
+            "as Parquet."
+        ),
+    ] = None,
     threads: Annotated[int, typer.Option(min=1, help=_THREADS_HELP)] = 1,
     tmp_dir: Annotated[Path | None, typer.Option(help=_TMP_HELP)] = None,
     memory: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
@@ -535,7 +542,9 @@ def audit_cmd(
     from locflow.audit import run_audit
 
     options = _mmseqs_options(threads, tmp_dir, memory)
-    results = run_audit(proteins, folds, threshold, exhaustive, options, report, sensitivity)
+    results = run_audit(
+        proteins, folds, threshold, exhaustive, options, report, sensitivity, pairs
+    )
     for r in results:
         print(
             f"{r.name}\tkept {r.kept}\tcrossing pairs {r.crossing_pairs}\t"
