@@ -1,11 +1,11 @@
 """Benchmark: locflow partition against GraphPart on the DeepLoc 2.0 set, audited by locflow.
 
-Runs, one after another on the same machine: `locflow partition`, GraphPart `mmseqs2
---prefilter`, GraphPart `mmseqs2` without prefilter (under a time limit), then one
-`locflow audit` over every folds table, DeepLoc's own `Partition` column included. Wall time
-and peak memory come from `/usr/bin/time -v` (the largest resident process of each tool's
-tree). Results go to <out>/results.json and a Markdown table <out>/results.md; every pair the audit
-found goes to <out>/audit_pairs.parquet.
+Runs, one after another on the same machine: `locflow partition` (its default search, then
+`--search fast`), GraphPart `mmseqs2 --prefilter`, GraphPart `mmseqs2` without prefilter
+(under a time limit), then one `locflow audit` over every folds table, DeepLoc's own
+`Partition` column included. Wall time and peak memory come from `/usr/bin/time -v` (the
+largest resident process of each tool's tree). Results go to <out>/results.json and a Markdown
+table <out>/results.md; every pair the audit found goes to <out>/audit_pairs.parquet.
 
     .venv/bin/python benchmarks/partition.py --out bench_out/partition --threads 2
 """
@@ -108,13 +108,14 @@ def run_limited(cmd, cwd, log, limit_s, env=None) -> dict:
     }
 
 
-def run_locflow(args, out: Path, env) -> dict:
-    """Time `locflow partition` with its default search."""
+def run_locflow(args, out: Path, env, name: str, extra: list[str]) -> dict:
+    """Time `locflow partition` (folds to <out>/<name>_folds.parquet)."""
     return run_limited(
         [str(BIN / "locflow"), "partition", str(out / "proteins.parquet"), "--out",
-         str(out / "locflow_folds.parquet"), "--folds", str(args.folds), "--threshold",
-         str(args.threshold), "--threads", str(args.threads), "--tmp-dir", str(out / "tmp")],
-        out, out / "locflow_partition.log", None, env,
+         str(out / f"{name}_folds.parquet"), "--folds", str(args.folds), "--threshold",
+         str(args.threshold), "--threads", str(args.threads), "--tmp-dir", str(out / "tmp"),
+         *extra],
+        out, out / f"{name}_partition.log", None, env,
     )  # fmt: skip
 
 
@@ -202,13 +203,15 @@ def main() -> None:
         earlier = json.loads((out / "results.json").read_text())
         results.update({k: earlier[k] for k in ("date", "machine", "threads")})
         run.update({k: v for k, v in earlier["runs"].items() if "wall_s" in v})
-        tables.update({n: out / f"{n}_folds.parquet" if n == "locflow" else out / f"{n}.parquet"
-                       for n in run if n != "graphpart_exact"})  # fmt: skip
+        tables.update({n: out / f"{n}_folds.parquet" if n.startswith("locflow") else
+                       out / f"{n}.parquet" for n in run if n != "graphpart_exact"})  # fmt: skip
         args.skip_graphpart = True
     else:
-        run["locflow"] = run_locflow(args, out, env)
-    tables.setdefault("locflow", out / "locflow_folds.parquet")
-    save()
+        # The default search (deep on a set this size), then the fast one.
+        for name, extra in (("locflow", []), ("locflow_fast", ["--search", "fast"])):
+            run[name] = run_locflow(args, out, env, name, extra)
+            tables[name] = out / f"{name}_folds.parquet"
+            save()
     exact = None
     if not args.skip_graphpart:
         run["graphpart_prefilter"] = graphpart(args, out, ["--prefilter"], None, env)

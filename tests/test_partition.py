@@ -17,7 +17,10 @@ from locflow.audit import audit_tables
 from locflow.cli import app
 from locflow.files import InputError
 from locflow.partition import (
+    DEEP_SEARCH,
     EXHAUSTIVE_MAX_CELLS,
+    EXHAUSTIVE_SEARCH,
+    FAST_SEARCH,
     REMOVED,
     choose_search,
     filter_homologs,
@@ -40,10 +43,10 @@ def hard():
 
 @pytest.fixture(scope="module")
 def partitioned(hard):
-    # The tiered (prefilter) search, which real-sized sets get; 'auto' would align every pair.
+    # The deep (prefilter) search, which real-sized sets get; 'auto' would align every pair.
     table = hard.table()
     folds, report = partition_table(
-        table, k=5, threshold=0.3, seed=0, search="tiered", options=OPTIONS
+        table, k=5, threshold=0.3, seed=0, search="deep", options=OPTIONS
     )
     return table, folds, report
 
@@ -231,13 +234,13 @@ def test_partition_cli_is_deterministic_and_cleans_up(tmp_path, hard, partitione
     out = tmp_path / "folds.parquet"
     result = CliRunner().invoke(
         app, ["partition", str(proteins), "--out", str(out), "--folds", "5", "--threads", "2",
-              "--tmp-dir", str(tmp_path / "tmp"), "--seed", "0", "--search", "tiered"],
+              "--tmp-dir", str(tmp_path / "tmp"), "--seed", "0", "--search", "deep"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert read_folds(out).equals(partitioned[1])
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["fold_sizes"] == partitioned[2]["fold_sizes"]
-    assert report["mmseqs"]["short_tier"]["sensitivity"] == 7.5
+    assert report["mmseqs"]["sensitivity"] == 7.5 and report["mmseqs"]["max_rejected"] == 300
     assert not any((tmp_path / "tmp").iterdir())  # MMseqs2's work folder is gone
 
 
@@ -251,14 +254,22 @@ def test_small_sets_are_aligned_exhaustively(hard, partitioned):
     assert results[0].crossing_pairs == 0
 
 
+def test_fast_search_keeps_the_hard_set_clean(hard):
+    table = hard.table()
+    folds, report = partition_table(table, k=5, seed=0, search="fast", options=OPTIONS)
+    assert report["mmseqs"]["short_tier"]["sensitivity"] == 7.5
+    results, _, _ = audit_tables(table, {"fast": folds}, exhaustive=True, options=OPTIONS)
+    assert results[0].crossing_pairs == 0
+
+
 def test_choose_search_by_alignment_budget():
     side = int((2 * EXHAUSTIVE_MAX_CELLS) ** 0.5)  # total residues at the budget
-    assert choose_search(["A" * (side // 2)] * 2).main.exhaustive
-    assert not choose_search(["A" * (side // 2 + 1)] * 2).main.exhaustive
-    assert choose_search(["A" * side] * 10, "exhaustive").main.exhaustive
-    assert not choose_search(["AAAA"], "tiered").main.exhaustive
+    assert choose_search(["A" * (side // 2)] * 2) == EXHAUSTIVE_SEARCH
+    assert choose_search(["A" * (side // 2 + 1)] * 2) == DEEP_SEARCH
+    assert choose_search(["A" * side] * 10, "exhaustive") == EXHAUSTIVE_SEARCH
+    assert choose_search(["AAAA"], "fast") == FAST_SEARCH
     with pytest.raises(InputError, match="--search"):
-        choose_search(["AAAA"], "fast")
+        choose_search(["AAAA"], "tiered")
 
 
 def test_partition_rejects_bad_settings(hard):

@@ -20,13 +20,13 @@ from locflow import mmseqs
 from locflow.files import InputError, write_json
 from locflow.tables import read_folds, read_proteins, write_table
 
-# At least as deep as locflow.partition.PARTITION_SEARCH in every setting: -s 7.5 all-vs-all
-# (the deepest MMseqs2 prefilter), the short tier again, and three times as many rejected
-# candidates aligned before a query stops (at least GraphPart's 300 per query).
+# -s 7.5 all-vs-all (MMseqs2's most sensitive prefilter), up to 1,000 candidates per query,
+# aligned until 300 in a row fall below the threshold: deeper than GraphPart's default (-s 7.5,
+# 300 candidates) and than `locflow partition --search fast`, and the same settings as
+# `--search deep`, whose folds it therefore never faults. A second tier for short proteins adds
+# nothing here: with the same settings it would repeat the first tier's queries exactly.
 AUDIT_SEARCH = mmseqs.TieredSearch(
-    main=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300),
-    short=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300),
-    short_length=400,
+    main=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300)
 )
 # Above this many distinct sequences an all-pairs alignment takes hours on a few cores.
 MAX_EXHAUSTIVE = 10_000

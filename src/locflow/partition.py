@@ -37,24 +37,32 @@ from locflow.tables import folds_table, read_proteins, write_table
 
 log = logging.getLogger(__name__)
 
-# The partitioner's search (docs/benchmarks.md has the measurements behind it): all-vs-all at
-# -s 5.7, then every protein up to 400 residues against all at -s 7.5 (the pairs a moderate
-# prefilter misses nearly all have a short member). Candidates are aligned best prefilter score
-# first; a query stops after 100 rejected in a row. A faster first tier (-s 4, 30 rejected)
-# left 242 cross-fold pairs on DeepLoc 2.0 by the audit, so it is not the default.
-PARTITION_SEARCH = mmseqs.TieredSearch(
+# The partitioner's searches (docs/benchmarks.md has the measurements behind them).
+#
+# deep: every protein against every protein at -s 7.5 (MMseqs2's most sensitive prefilter), up
+# to 1,000 candidates each, aligned best prefilter score first until 300 in a row fall below
+# the threshold: the audit's own search, so `locflow audit` finds no crossing pair in its folds.
+# On DeepLoc 2.0 most pairs only this finds are peptides of 40-100 residues whose 13-30
+# identical residues land deep in a candidate list, often only when the long member queries.
+DEEP_SEARCH = mmseqs.TieredSearch(
+    main=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300)
+)
+# fast: all-vs-all at -s 5.7, then proteins up to 400 residues against all at -s 7.5, 100
+# rejected in a row: 1.7x faster than GraphPart --prefilter on DeepLoc 2.0 but leaves 113 pairs
+# that the deep search finds across folds (GraphPart leaves 35).
+FAST_SEARCH = mmseqs.TieredSearch(
     main=mmseqs.SearchSettings(sensitivity=5.7, max_seqs=1000, max_rejected=100),
     short=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=100),
     short_length=400,
 )
-
 # Small sets get every pair aligned (no prefilter), which finds every pair `locflow audit
 # --exhaustive` does. The rule is an alignment budget in dynamic-programming cells, (total
-# residues)^2 / 2: the 600-protein demo set is 1.6e10 cells, aligned exhaustively in about the
-# time the tiered search takes (~12 s on one core); 5e10 cells is about 40 s on one core.
+# residues)^2 / 2: the 600-protein demo set is 2.5e10 cells, aligned exhaustively in about the
+# time the prefilter searches take (~11 s on one core); 5e10 cells is about 25 s on one core.
 EXHAUSTIVE_MAX_CELLS = 5e10
 EXHAUSTIVE_SEARCH = mmseqs.TieredSearch(main=mmseqs.SearchSettings(exhaustive=True))
-SEARCH_MODES = ("auto", "exhaustive", "tiered")
+SEARCHES = {"exhaustive": EXHAUSTIVE_SEARCH, "deep": DEEP_SEARCH, "fast": FAST_SEARCH}
+SEARCH_MODES = ("auto", *SEARCHES)
 
 REMOVED = -1
 
@@ -95,7 +103,7 @@ def collapse_identical(sequences: list[str], labels: np.ndarray) -> Units:
 def homolog_graph(
     sequences: list[str],
     threshold: float,
-    search: mmseqs.TieredSearch = PARTITION_SEARCH,
+    search: mmseqs.TieredSearch = DEEP_SEARCH,
     options: mmseqs.RunOptions | None = None,
 ) -> HomologGraph:
     """Align sequences all-vs-all; pairs with identity above `threshold` are the edges."""
@@ -108,13 +116,14 @@ def homolog_graph(
 
 
 def choose_search(sequences: list[str], mode: str = "auto") -> mmseqs.TieredSearch:
-    """The search for a mode: 'exhaustive', 'tiered', or 'auto' (exhaustive for small sets)."""
+    """The search for a mode: 'exhaustive', 'deep', 'fast', or 'auto' (exhaustive for small
+    sets, deep above EXHAUSTIVE_MAX_CELLS)."""
     if mode not in SEARCH_MODES:
         raise InputError(f"--search must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
     if mode == "auto":
         residues = float(sum(len(s) for s in sequences))
-        mode = "exhaustive" if residues * residues / 2 <= EXHAUSTIVE_MAX_CELLS else "tiered"
-    return EXHAUSTIVE_SEARCH if mode == "exhaustive" else PARTITION_SEARCH
+        mode = "exhaustive" if residues * residues / 2 <= EXHAUSTIVE_MAX_CELLS else "deep"
+    return SEARCHES[mode]
 
 
 def _fiedler_order(adj: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
