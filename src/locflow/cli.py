@@ -469,7 +469,7 @@ def partition_cmd(
         str,
         typer.Option(
             help="'exhaustive' aligns every pair; 'deep' is the audit's own MMseqs2 search "
-            "(-s 7.5, 1,000 candidates); 'fast' a lighter tiered one (about 3x faster, a few "
+            "(-s 7.5, 1,000 candidates); 'fast' a lighter tiered one (about 2x faster, a few "
             "borderline pairs may cross folds); 'auto' is exhaustive up to ~5e10 alignment "
             "cells (about 550 proteins of 400 residues), deep above."
         ),
