@@ -30,9 +30,6 @@ AUDIT_SEARCH = mmseqs.TieredSearch(
 )
 # Above this many distinct sequences an all-pairs alignment takes hours on a few cores.
 MAX_EXHAUSTIVE = 10_000
-# Pairs are collected down to this fraction of the threshold, so that a clean partition still
-# reports how close its closest cross-fold pair came.
-FLOOR = 0.5
 
 
 @dataclass
@@ -205,13 +202,13 @@ def audit_tables(
             if pid in position and f is not None and f >= 0:
                 include[position[pid]] = True
     search = audit_search(exhaustive, sensitivity)
-    pairs = search_pairs(sequences, include, FLOOR * threshold, search, options)
+    pairs = search_pairs(sequences, include, mmseqs.REJECT_FLOOR * threshold, search, options)
     results = [check_folds(name, ids, table, pairs, threshold) for name, table in folds.items()]
     return results, pairs.search, pairs
 
 
 def pairs_table(ids: list[str], pairs: PairList) -> pa.Table:
-    """Every pair the search found (down to FLOOR x threshold): ids and identity, best first."""
+    """Every pair the search found (down to half the threshold): ids and identity, best first."""
     order = np.lexsort((pairs.b, pairs.a, -pairs.identity))
     names = np.asarray(ids, dtype=object)
     return pa.table(

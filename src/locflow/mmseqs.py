@@ -63,6 +63,12 @@ def mmseqs_version(binary: Path | None = None) -> str:
     return out.stdout.strip() or "unknown"
 
 
+# Searches report pairs down to this fraction of the identity threshold, and a candidate counts
+# as rejected (for `max_rejected`) only below it. The partitioner and the audit share it, so
+# that the same settings walk the same way down each candidate list.
+REJECT_FLOOR = 0.5
+
+
 @dataclass(frozen=True)
 class SearchSettings:
     """How thoroughly to search: prefilter sensitivity and depth, or every pair aligned."""

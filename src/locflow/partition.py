@@ -41,15 +41,16 @@ log = logging.getLogger(__name__)
 #
 # deep: every protein against every protein at -s 7.5 (MMseqs2's most sensitive prefilter), up
 # to 1,000 candidates each, aligned best prefilter score first until 300 in a row fall below
-# the threshold: the audit's own search, so `locflow audit` finds no crossing pair in its folds.
+# half the threshold: the audit's own search, so `locflow audit` finds no crossing pair in
+# its folds.
 # On DeepLoc 2.0 most pairs only this finds are peptides of 40-100 residues whose 13-30
 # identical residues land deep in a candidate list, often only when the long member queries.
 DEEP_SEARCH = mmseqs.TieredSearch(
     main=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300)
 )
 # fast: all-vs-all at -s 5.7, then proteins up to 400 residues against all at -s 7.5, 100
-# rejected in a row: 1.7x faster than GraphPart --prefilter on DeepLoc 2.0 but leaves 113 pairs
-# that the deep search finds across folds (GraphPart leaves 35).
+# rejected in a row: 1.8x faster than GraphPart --prefilter on DeepLoc 2.0 but leaves 113 pairs
+# that the audit finds across folds (GraphPart leaves 36).
 FAST_SEARCH = mmseqs.TieredSearch(
     main=mmseqs.SearchSettings(sensitivity=5.7, max_seqs=1000, max_rejected=100),
     short=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=100),
@@ -108,7 +109,13 @@ def homolog_graph(
 ) -> HomologGraph:
     """Align sequences all-vs-all; pairs with identity above `threshold` are the edges."""
     n = len(sequences)
-    i, j, ident, seconds = mmseqs.search_pairs(sequences, threshold, search, options)
+    # Search down to the audit's floor: a candidate between the floor and the threshold does
+    # not count as rejected, so the same settings go as deep into each list as the audit does.
+    i, j, ident, seconds = mmseqs.search_pairs(
+        sequences, mmseqs.REJECT_FLOOR * threshold, search, options
+    )
+    edge = ident > threshold
+    i, j, ident = i[edge], j[edge], ident[edge]
     adj = sp.coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n)).tocsr()
     adj = (adj + adj.T).tocsr()
     adj.data[:] = 1
