@@ -203,14 +203,14 @@ def main() -> None:
         earlier = json.loads((out / "results.json").read_text())
         results.update({k: earlier[k] for k in ("date", "machine", "threads")})
         run.update({k: v for k, v in earlier["runs"].items() if "wall_s" in v})
-        tables.update({n: out / f"{n}_folds.parquet" if n.startswith("locflow") else
-                       out / f"{n}.parquet" for n in run if n != "graphpart_exact"})  # fmt: skip
+        tables.update({n: Path(r["folds"]) for n, r in run.items() if "folds" in r})
         args.skip_graphpart = True
     else:
         # The default search (deep on a set this size), then the fast one.
         for name, extra in (("locflow", []), ("locflow_fast", ["--search", "fast"])):
             run[name] = run_locflow(args, out, env, name, extra)
             tables[name] = out / f"{name}_folds.parquet"
+            run[name]["folds"] = str(tables[name])
             save()
     exact = None
     if not args.skip_graphpart:
@@ -221,6 +221,7 @@ def main() -> None:
                 out / "graphpart_prefilter.parquet",
             )
             tables["graphpart_prefilter"] = out / "graphpart_prefilter.parquet"
+            run["graphpart_prefilter"]["folds"] = str(tables["graphpart_prefilter"])
         save()
         # GraphPart without prefilter aligns all ~400 million pairs; it runs under a time limit
         # beside the audit (it is reported as unfinished, not timed against locflow).

@@ -1,8 +1,8 @@
 """Independent re-check of folds tables: does any homolog pair cross folds?
 
-The audit runs its own MMseqs2 search, deeper than the partitioner's (higher sensitivity, at
-least as many prefilter hits per query, or with `exhaustive` every pair aligned), and never
-reads the partitioner's graph or report. The only shortcut it takes is exact: proteins with
+The audit runs its own MMseqs2 search (as deep as `locflow partition --search deep`, deeper
+than `--search fast`, or with `exhaustive` every pair aligned) and never reads the
+partitioner's graph or report. The only shortcut it takes is exact: proteins with
 identical sequences are aligned once and count as a pair of identity 1.0. One search serves
 any number of folds tables over the same proteins.
 """

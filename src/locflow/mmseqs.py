@@ -312,9 +312,6 @@ class TieredSearch:
     main: SearchSettings
     short: SearchSettings | None = None
     short_length: int = 300
-    # Leave proteins up to `short_length` out of the all-vs-all tier (the short tier covers
-    # every pair they are in).
-    main_long_only: bool = False
 
     def describe(self) -> dict:
         """JSON-ready settings."""
@@ -327,7 +324,6 @@ class TieredSearch:
             "evalue": "inf",
         }
         if self.short is not None and not self.main.exhaustive:
-            out["main_tier_long_only"] = self.main_long_only
             out["short_tier"] = {
                 "max_length": self.short_length,
                 "sensitivity": self.short.sensitivity,
@@ -349,14 +345,9 @@ def search_pairs(
     short = everyone[lengths <= search.short_length]
     tiers = [(search.main, everyone, None)]
     if search.short is not None and short.size and not search.main.exhaustive:
-        if search.main_long_only:
-            # A pair with a short member is the short tier's, which searches it more deeply.
-            tiers = [(search.main, everyone[lengths > search.short_length], None)]
         tiers.append((search.short, short, everyone))
     found, seconds = [], {}
     for tier, (settings, queries, targets) in enumerate(tiers, start=1):
-        if queries.size == 0:
-            continue
         settings = replace(settings, min_identity=floor)
         q_seqs = [sequences[q] for q in queries]
         t_seqs = None if targets is None else [sequences[t] for t in targets]
