@@ -49,8 +49,8 @@ DEEP_SEARCH = mmseqs.TieredSearch(
     main=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300)
 )
 # fast: all-vs-all at -s 5.7, then proteins up to 400 residues against all at -s 7.5, 100
-# rejected in a row: 1.8x faster than GraphPart --prefilter on DeepLoc 2.0 but leaves 113 pairs
-# that the audit finds across folds (GraphPart leaves 36).
+# rejected in a row: 1.5x faster than GraphPart --prefilter on DeepLoc 2.0 but leaves 29 pairs
+# that the audit finds across folds (GraphPart leaves 35, deep none).
 FAST_SEARCH = mmseqs.TieredSearch(
     main=mmseqs.SearchSettings(sensitivity=5.7, max_seqs=1000, max_rejected=100),
     short=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=100),
