@@ -21,10 +21,11 @@ from locflow.files import InputError, write_json
 from locflow.tables import read_folds, read_proteins, write_table
 
 # -s 7.5 all-vs-all (MMseqs2's most sensitive prefilter), up to 1,000 candidates per query,
-# aligned until 300 in a row fall below the threshold: deeper than GraphPart's default (-s 7.5,
-# 300 candidates) and than `locflow partition --search fast`, and the same settings as
-# `--search deep`, whose folds it therefore never faults. A second tier for short proteins adds
-# nothing here: with the same settings it would repeat the first tier's queries exactly.
+# aligned until 300 in a row fall below half the threshold (mmseqs.REJECT_FLOOR): deeper than
+# GraphPart's default (-s 7.5, 300 candidates) and than `locflow partition --search fast`, and
+# the same settings as `--search deep`, whose folds it therefore never faults. A second tier
+# for short proteins adds nothing here: with the same settings it would repeat the first
+# tier's queries exactly.
 AUDIT_SEARCH = mmseqs.TieredSearch(
     main=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300)
 )
@@ -81,11 +82,11 @@ class PairList:
 def search_pairs(
     sequences: list[str],
     include: np.ndarray,
-    floor: float,
+    threshold: float,
     search: mmseqs.TieredSearch = AUDIT_SEARCH,
     options: mmseqs.RunOptions | None = None,
 ) -> PairList:
-    """Align the included proteins all-vs-all; return every pair with identity above `floor`."""
+    """Align the included proteins all-vs-all; every pair down to REJECT_FLOOR * `threshold`."""
     idx = np.flatnonzero(include)
     unit_index: dict[str, int] = {}
     unit_of = np.array([unit_index.setdefault(sequences[p], len(unit_index)) for p in idx])
@@ -95,7 +96,7 @@ def search_pairs(
             f"--exhaustive aligns every pair; {len(uniques)} distinct sequences is above the "
             f"limit of {MAX_EXHAUSTIVE}: audit without --exhaustive"
         )
-    ui, uj, uid, seconds = mmseqs.search_pairs(uniques, floor, search, options)
+    ui, uj, uid, seconds = mmseqs.search_pairs(uniques, threshold, search, options)
     # Expand unit pairs to protein pairs; members of one unit are identical (identity 1.0).
     members = np.argsort(unit_of, kind="stable")
     bounds = np.searchsorted(unit_of[members], np.arange(len(uniques) + 1))
@@ -202,7 +203,7 @@ def audit_tables(
             if pid in position and f is not None and f >= 0:
                 include[position[pid]] = True
     search = audit_search(exhaustive, sensitivity)
-    pairs = search_pairs(sequences, include, mmseqs.REJECT_FLOOR * threshold, search, options)
+    pairs = search_pairs(sequences, include, threshold, search, options)
     results = [check_folds(name, ids, table, pairs, threshold) for name, table in folds.items()]
     return results, pairs.search, pairs
 

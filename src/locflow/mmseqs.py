@@ -63,9 +63,9 @@ def mmseqs_version(binary: Path | None = None) -> str:
     return out.stdout.strip() or "unknown"
 
 
-# Searches report pairs down to this fraction of the identity threshold, and a candidate counts
-# as rejected (for `max_rejected`) only below it. The partitioner and the audit share it, so
-# that the same settings walk the same way down each candidate list.
+# `search_pairs` reports pairs down to this fraction of the identity threshold, and a candidate
+# counts as rejected (for `max_rejected`) only below it. The partitioner and the audit both
+# search through it, so the same settings walk the same way down each candidate list.
 REJECT_FLOOR = 0.5
 
 
@@ -335,11 +335,12 @@ class TieredSearch:
 
 def search_pairs(
     sequences: Sequence[str],
-    floor: float,
+    threshold: float,
     search: TieredSearch,
     options: RunOptions | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
-    """All-vs-all pairs (i < j) with identity above `floor`, best per pair, and step timings."""
+    """All-vs-all pairs (i < j) down to REJECT_FLOOR * `threshold`, best per pair, timings."""
+    floor = REJECT_FLOOR * threshold
     lengths = np.array([len(s) for s in sequences])
     everyone = np.arange(len(sequences))
     short = everyone[lengths <= search.short_length]

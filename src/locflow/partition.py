@@ -109,11 +109,9 @@ def homolog_graph(
 ) -> HomologGraph:
     """Align sequences all-vs-all; pairs with identity above `threshold` are the edges."""
     n = len(sequences)
-    # Search down to the audit's floor: a candidate between the floor and the threshold does
-    # not count as rejected, so the same settings go as deep into each list as the audit does.
-    i, j, ident, seconds = mmseqs.search_pairs(
-        sequences, mmseqs.REJECT_FLOOR * threshold, search, options
-    )
+    # The search reports pairs below the threshold too (down to the floor it shares with the
+    # audit, which keeps both equally deep in each candidate list); only those above are edges.
+    i, j, ident, seconds = mmseqs.search_pairs(sequences, threshold, search, options)
     edge = ident > threshold
     i, j, ident = i[edge], j[edge], ident[edge]
     adj = sp.coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n)).tocsr()
