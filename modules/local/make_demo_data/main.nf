@@ -7,7 +7,7 @@ process MAKE_DEMO_DATA {
     path 'demo/subcellular_location.tsv',  emit: hpa
     path 'demo/proteome.fasta',            emit: fasta
     path 'demo/{truth.tsv,manifest.json}', emit: truth // what was planted, for checks
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
 
     when:
     task.ext.when == null || task.ext.when

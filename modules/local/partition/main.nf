@@ -11,7 +11,8 @@ process PARTITION {
     output:
     path 'folds.parquet',  emit: folds
     path 'partition.json', emit: report
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('mmseqs2'), eval('locflow versions mmseqs2'), emit: versions_mmseqs2, topic: versions
 
     when:
     task.ext.when == null || task.ext.when

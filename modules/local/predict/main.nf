@@ -9,7 +9,10 @@ process PREDICT {
 
     output:
     path "predictions/${fasta.baseName}", emit: predictions
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('torch'), eval('locflow versions torch'), emit: versions_torch, topic: versions
+    tuple val("${task.process}"), val('transformers'), eval('locflow versions transformers'), emit: versions_transformers, topic: versions
+    tuple val("${task.process}"), val('peft'), eval('locflow versions peft'), emit: versions_peft, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -23,6 +26,8 @@ process PREDICT {
     stub:
     """
     mkdir -p predictions/${fasta.baseName}
-    touch predictions/${fasta.baseName}/predictions.csv
+    cd predictions/${fasta.baseName}
+    touch results.csv predictions.parquet attention.h5
+    echo '{}' > summary.json
     """
 }

@@ -7,7 +7,7 @@ process REPORT {
 
     output:
     path 'report.html', emit: html
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
 
     when:
     task.ext.when == null || task.ext.when

@@ -8,7 +8,7 @@ process SCORE {
 
     output:
     tuple val(meta), path("${meta.id}_metrics.json"), emit: metrics
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
 
     when:
     task.ext.when == null || task.ext.when

@@ -11,7 +11,10 @@ process TRAIN {
 
     output:
     path "model/fold${fold}", emit: model
-    tuple val("${task.process}"), val('locflow'), eval('locflow --version | sed "s/^locflow //"'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('locflow'), eval('locflow versions locflow'), emit: versions_locflow, topic: versions
+    tuple val("${task.process}"), val('torch'), eval('locflow versions torch'), emit: versions_torch, topic: versions
+    tuple val("${task.process}"), val('transformers'), eval('locflow versions transformers'), emit: versions_transformers, topic: versions
+    tuple val("${task.process}"), val('peft'), eval('locflow versions peft'), emit: versions_peft, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -27,7 +30,7 @@ process TRAIN {
     stub:
     """
     mkdir -p model/fold${fold}
-    touch model/fold${fold}/weights.safetensors
+    touch model/fold${fold}/weights.safetensors model/fold${fold}/resume.pt
     echo '{}' > model/fold${fold}/config.json
     """
 }

@@ -13,13 +13,16 @@ workflow PARTITION_FOLDS {
 
     main:
     PARTITION(proteins, n_folds, threshold)
-    // The audit fails the run if any homolog pair crosses folds.
+    // The audit fails the run if any homolog pair crosses folds. Everything downstream (embedding,
+    // training) waits for its report, so a leaking partition never reaches a GPU.
     AUDIT(proteins, PARTITION.out.folds, threshold)
     FILTER_HOMOLOGS(hpa, proteins, threshold)
+    ch_audited = AUDIT.out.report
 
     emit:
-    folds  = PARTITION.out.folds          // channel: folds.parquet
-    report = PARTITION.out.report         // channel: partition.json
-    audit  = AUDIT.out.report             // channel: audit.json
-    test   = FILTER_HOMOLOGS.out.proteins // channel: the HPA test proteins kept
+    proteins = proteins.combine(ch_audited).map { p, _audit -> p }                 // channel: proteins.parquet, after the audit passed
+    folds    = PARTITION.out.folds.combine(ch_audited).map { f, _audit -> f }      // channel: folds.parquet, after the audit passed
+    test     = FILTER_HOMOLOGS.out.proteins.combine(ch_audited).map { t, _audit -> t } // channel: HPA test proteins kept, after the audit passed
+    report   = PARTITION.out.report                                                // channel: partition.json
+    audit    = AUDIT.out.report                                                    // channel: audit.json
 }
