@@ -4,10 +4,19 @@ Loading never unpickles: weights are safetensors, the resume state is read with
 `torch.load(weights_only=True)`. Only trainable weights are stored: the whole model for `cnn`,
 the head alone for frozen embeddings, head + LoRA adapters for LoRA (the pretrained backbone is
 loaded again from the checkpoint named in config.json).
+
+Each fold's config.json also records what the model learned from (`training_record`, key
+``training_data``): the sha256 of the proteins and folds tables it was trained with and the
+ids of its training and validation proteins. `check_held_out` uses it to refuse scoring a
+protein with a fold model that trained or validated on it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,6 +185,145 @@ def load_resume(folder: str | Path) -> dict[str, Any] | None:
         ) from exc
 
 
+# --- what a fold model learned from ---------------------------------------------------------
+
+TRAINING_DATA = "training_data"
+"""The config.json key of a fold's training record (see `training_record`)."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _pack_ids(ids: Iterable[str]) -> dict[str, Any]:
+    """A set of ids, compact: count, sha256 of the sorted newline-joined ids, and those ids
+    zlib-compressed and base64-encoded (a few bytes per protein)."""
+    text = "\n".join(sorted(set(ids))).encode("utf-8")
+    return {
+        "proteins": 0 if not text else text.count(b"\n") + 1,
+        "sha256": hashlib.sha256(text).hexdigest(),
+        "ids": base64.b64encode(zlib.compress(text, 9)).decode("ascii"),
+    }
+
+
+def _unpack_ids(packed: Mapping[str, Any], where: str) -> frozenset[str]:
+    try:
+        text = zlib.decompress(base64.b64decode(packed["ids"], validate=True))
+    except (KeyError, TypeError, ValueError, zlib.error) as exc:
+        raise InputError(f"{where}: unreadable id list in {TRAINING_DATA} ({exc})") from exc
+    if hashlib.sha256(text).hexdigest() != packed.get("sha256"):
+        raise InputError(f"{where}: id list in {TRAINING_DATA} does not match its sha256")
+    return frozenset(text.decode("utf-8").split("\n")) if text else frozenset()
+
+
+def training_record(
+    proteins: str | Path,
+    folds: str | Path,
+    train_ids: Iterable[str],
+    validation_ids: Iterable[str],
+) -> dict[str, Any]:
+    """The record a fold's config.json keeps of its data (under `TRAINING_DATA`).
+
+    The proteins and folds tables by path and sha256 of their bytes, and the ids of the
+    training and validation proteins (see `_pack_ids`), so that any later consumer can tell
+    whether a table is the one the model was trained with and whether a protein was seen.
+    """
+    return {
+        "proteins_table": {"path": str(proteins), "sha256": file_sha256(proteins)},
+        "folds_table": {"path": str(folds), "sha256": file_sha256(folds)},
+        "train": _pack_ids(train_ids),
+        "validation": _pack_ids(validation_ids),
+    }
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    """A fold model's training record, read back from its config."""
+
+    fold: int
+    proteins_table: dict[str, str]  # path, sha256
+    folds_table: dict[str, str]
+    train: frozenset[str]
+    validation: frozenset[str]
+
+    def seen(self, ids: Iterable[str]) -> list[str]:
+        """The ids among `ids` the model trained or validated on, sorted."""
+        return sorted({i for i in ids if i in self.train or i in self.validation})
+
+    def same_table(self, which: str, path: str | Path) -> bool:
+        """Whether `path` holds the very 'proteins' or 'folds' table the model was trained with."""
+        recorded = self.proteins_table if which == "proteins" else self.folds_table
+        return file_sha256(path) == recorded.get("sha256")
+
+
+def read_training_record(config: Mapping[str, Any]) -> TrainingRecord | None:
+    """A fold config's training record; None for a model trained before it was recorded."""
+    data = config.get(TRAINING_DATA)
+    if data is None:
+        return None
+    where = f"model fold {config.get('fold')}"
+    return TrainingRecord(
+        fold=int(config["fold"]),
+        proteins_table=dict(data.get("proteins_table", {})),
+        folds_table=dict(data.get("folds_table", {})),
+        train=_unpack_ids(data.get("train", {}), where),
+        validation=_unpack_ids(data.get("validation", {}), where),
+    )
+
+
+def seen_proteins(
+    configs: Iterable[Mapping[str, Any]], ids_by_fold: Mapping[int, Iterable[str]]
+) -> tuple[dict[int, list[str]], list[int]]:
+    """Which proteins each fold model would score although it trained or validated on them.
+
+    `ids_by_fold` maps a fold number to the ids that fold's model is to score. Returns
+    ({fold: seen ids, sorted} for the folds that would score any, the folds that cannot be
+    checked because their config has no training record: model folders from before it).
+    """
+    seen: dict[int, list[str]] = {}
+    unchecked = []
+    for config in configs:
+        record = read_training_record(config)
+        if record is None:
+            unchecked.append(int(config["fold"]))
+            continue
+        ids = record.seen(ids_by_fold.get(record.fold, ()))
+        if ids:
+            seen[record.fold] = ids
+    return seen, sorted(unchecked)
+
+
+def check_held_out(
+    configs: Iterable[Mapping[str, Any]],
+    ids_by_fold: Mapping[int, Iterable[str]],
+    what: str,
+) -> list[int]:
+    """Refuse to let a fold model score a protein it trained or validated on.
+
+    Arguments as in `seen_proteins`; `what` names the table that chose the ids, for the
+    message. Raises InputError (one line) on the first fold that would score a seen protein.
+    Returns the folds that could not be checked (no training record).
+    """
+    configs = list(configs)
+    seen, unchecked = seen_proteins(configs, ids_by_fold)
+    for fold, ids in sorted(seen.items()):
+        examples = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+        config = next(c for c in configs if int(c["fold"]) == fold)
+        trained = read_training_record(config).folds_table  # type: ignore[union-attr]
+        raise InputError(
+            f"{what}: model fold {fold} would score {len(ids)} protein(s) it trained or "
+            f"validated on ({examples}); it was trained with folds table "
+            f"{trained.get('path', '?')} (sha256 {trained.get('sha256', '?')[:12]}): "
+            "evaluate with that table"
+        )
+    return unchecked
+
+
 # --- inference ------------------------------------------------------------------------------
 
 
@@ -229,16 +377,23 @@ def predict_batch(
 
 __all__ = [
     "FORMAT",
+    "TRAINING_DATA",
     "Prediction",
+    "TrainingRecord",
     "build_model",
+    "check_held_out",
+    "file_sha256",
     "input_kind",
     "load_fold",
     "load_resume",
     "load_weights",
     "predict_batch",
     "read_config",
+    "read_training_record",
     "save_fold",
     "save_resume",
+    "seen_proteins",
     "stored_state",
+    "training_record",
     "write_ensemble",
 ]

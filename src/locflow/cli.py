@@ -657,7 +657,8 @@ def main() -> None:
     try:
         app()
     except InputError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # soft_wrap: the message stays one line whatever the terminal width.
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -7,9 +7,19 @@
   probabilities are averaged and the thresholds are the mean of the fold thresholds (the same
   ensemble rule as `locflow predict`); metrics are over the classes present in the test set.
 
+Locations are scored with locflow's predictor rule and with thresholds only (the paper's way),
+and an HPA test set also on DeepLoc 2.0's six HPA classes: see `locflow.metrics.SCORINGS`,
+which metrics.json repeats under ``scorings``.
+
+Cross-validation cannot score a protein with a fold model that trained or validated on it:
+each fold's config records its training and validation ids (locflow.checkpoint), and a folds
+table that would do so is refused. Model folders from before that record get a warning. An
+independent test set that shares proteins with a fold model's training data gets a warning.
+
 The output folder gets ``metrics.json`` (+ ``metrics.tsv``), ``predictions.parquet`` (the
-predictions table of locflow.predict plus ``fold``, ``sequence`` and the truth:
-``true_locations``, ``true_membrane``, ``true_signals`` spans) and ``attention.h5``.
+predictions table of locflow.predict plus ``locations_threshold_only``, ``fold``, ``sequence``
+and the truth: ``true_locations``, ``true_membrane``, ``true_signals`` spans) and
+``attention.h5``.
 """
 
 from __future__ import annotations
@@ -22,9 +32,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from locflow.checkpoint import check_held_out, seen_proteins
 from locflow.classes import LOCATIONS, SIGNALS
 from locflow.files import InputError, atomic_path
-from locflow.metrics import label_matrix, score_arrays, signal_types, summarize, write_metrics
+from locflow.metrics import (
+    SCORINGS,
+    THRESHOLD_ONLY_COLUMN,
+    is_hpa_set,
+    label_matrix,
+    score_arrays,
+    signal_types,
+    summarize,
+    write_metrics,
+)
 from locflow.predict import (
     DEFAULT_TOKENS_PER_BATCH,
     PROBABILITY_COLUMNS,
@@ -43,11 +63,21 @@ log = logging.getLogger(__name__)
 def predict_proteins(
     ensemble: Ensemble, rows: list[dict[str, Any]], tokens_per_batch: int
 ) -> tuple[pa.Table, EnsembleOutput]:
-    """Predict proteins-table rows; return the predictions table with truth columns added."""
+    """Predict proteins-table rows; return the predictions table with truth columns added.
+
+    Besides the predictor's labels (``locations``) the table gets the threshold-only labels
+    (``locations_threshold_only``: at or above threshold, possibly none).
+    """
     records = [FastaRecord(r["id"], "", r["sequence"], "ok") for r in rows]
     out = ensemble.predict([r["sequence"] for r in rows], tokens_per_batch)
     table = predictions_table(records, list(range(len(rows))), ensemble, out, range(len(rows)))
+    n_loc = len(LOCATIONS)
+    above = out.probabilities[:, :n_loc] >= ensemble.thresholds[:n_loc]
     extra = {
+        THRESHOLD_ONLY_COLUMN: pa.array(
+            [[c for c, on in zip(LOCATIONS, row, strict=True) if on] for row in above],
+            pa.list_(pa.string()),
+        ),
         "sequence": pa.array([r["sequence"] for r in rows], pa.string()),
         "true_locations": pa.array([r["locations"] or [] for r in rows], pa.list_(pa.string())),
         "true_membrane": pa.array([bool(r["membrane"]) for r in rows], pa.bool_()),
@@ -58,8 +88,13 @@ def predict_proteins(
     return table, out
 
 
-def metrics_of(table: pa.Table, attention: list[np.ndarray]) -> dict[str, Any]:
-    """Metrics of a predictions table that carries its truth (see `predict_proteins`)."""
+def metrics_of(
+    table: pa.Table, attention: list[np.ndarray], *, hpa: bool = False
+) -> dict[str, Any]:
+    """Metrics of a predictions table that carries its truth (see `predict_proteins`).
+
+    `hpa`: the proteins are an HPA test set; add DeepLoc 2.0's six-class scorings.
+    """
     cols = table.to_pydict()
     spans = cols["true_signals"]
     keep = [i for i, locs in enumerate(cols["true_locations"]) if locs]
@@ -75,6 +110,10 @@ def metrics_of(table: pa.Table, attention: list[np.ndarray]) -> dict[str, Any]:
         pred_signals=label_matrix(pick(cols["signals"]), SIGNALS),
         attention=pick(attention),
         signal_spans=pick(spans),
+        pred_locations_threshold_only=None
+        if THRESHOLD_ONLY_COLUMN not in cols
+        else label_matrix(pick(cols[THRESHOLD_ONLY_COLUMN]), LOCATIONS),
+        hpa=hpa,
     )
     return {"counts": {"proteins": len(cols["id"]), "scored": len(keep)}, **metrics}
 
@@ -100,9 +139,18 @@ def evaluate(
 ) -> dict[str, Any]:
     """`locflow evaluate`: cross-validation when `folds` is given, else an independent test."""
     proteins = read_proteins(data)
-    rows = proteins.select(["id", "sequence", "locations", "membrane", "signals"]).to_pylist()
+    rows = proteins.select(
+        ["id", "sequence", "locations", "membrane", "signals", "source"]
+    ).to_pylist()
+    hpa = is_hpa_set(r["source"] for r in rows)
     out = Path(out)
-    base = {"model": str(model_dir), "data": str(data), "folds_table": str(folds or "")}
+    base = {
+        "model": str(model_dir),
+        "data": str(data),
+        "folds_table": str(folds or ""),
+        "hpa": hpa,
+        "scorings": {k: v for k, v in SCORINGS.items() if hpa or "hpa6" not in k},
+    }
     tables: list[pa.Table] = []
     attention: list[np.ndarray] = []
     if folds is not None:
@@ -110,6 +158,10 @@ def evaluate(
             zip(*read_folds(folds).select(["id", "fold"]).to_pydict().values(), strict=True)
         )
         full = load_ensemble(model_dir, device, embeddings=embeddings)
+        scored_ids = {k: [r["id"] for r in rows if fold_of.get(r["id"]) == k] for k in full.folds}
+        unchecked = check_held_out([c for _, c in full.models], scored_ids, str(folds))
+        _warn_unchecked(model_dir, unchecked)
+        base["held_out_check"] = {"unchecked_folds": unchecked}
         per_fold: dict[str, Any] = {}
         thresholds: dict[str, Any] = {}
         for k in full.folds:
@@ -120,7 +172,7 @@ def evaluate(
             log.info("fold %d: predicting %d test proteins", k, len(fold_rows))
             table, res = predict_proteins(ens, fold_rows, tokens_per_batch)
             table = table.append_column("fold", pa.array([k] * len(fold_rows), pa.int16()))
-            per_fold[str(k)] = metrics_of(table, res.attention)
+            per_fold[str(k)] = metrics_of(table, res.attention, hpa=hpa)
             thresholds[str(k)] = _thresholds(ens)
             tables.append(table)
             attention.extend(res.attention)
@@ -131,11 +183,26 @@ def evaluate(
             "folds": full.folds,
             "summary": summarize(list(per_fold.values())),
             "per_fold": per_fold,
-            "pooled": metrics_of(combined, attention),
+            "pooled": metrics_of(combined, attention, hpa=hpa),
             "thresholds": thresholds,
         }
     else:
         ens = load_ensemble(model_dir, device, embeddings=embeddings)
+        ids = [r["id"] for r in rows]
+        seen, unchecked = seen_proteins([c for _, c in ens.models], {k: ids for k in ens.folds})
+        _warn_unchecked(model_dir, unchecked)
+        if seen:
+            log.warning(
+                "%s: %s of the test proteins were in the training or validation data of "
+                "model fold(s) %s; the test is not independent of them",
+                data,
+                len({i for v in seen.values() for i in v}),
+                ", ".join(map(str, sorted(seen))),
+            )
+        base["held_out_check"] = {
+            "unchecked_folds": unchecked,
+            "seen_by_fold": {str(k): len(v) for k, v in sorted(seen.items())},
+        }
         combined, res = predict_proteins(ens, rows, tokens_per_batch)
         combined = combined.append_column("fold", pa.array([-1] * len(rows), pa.int16()))
         attention = res.attention
@@ -145,7 +212,7 @@ def evaluate(
             "folds": ens.folds,
             "ensemble": "mean of the fold models' probabilities; thresholds = mean of fold "
             "thresholds",
-            "metrics": metrics_of(combined, attention),
+            "metrics": metrics_of(combined, attention, hpa=hpa),
             "thresholds": _thresholds(ens),
         }
     # Predictions numbered in the order written, so `record` stays a row number.
@@ -163,6 +230,17 @@ def evaluate(
         writer.close()
     write_metrics(out / "metrics.json", metrics)
     return metrics
+
+
+def _warn_unchecked(model_dir: str | Path, folds: list[int]) -> None:
+    """One warning for fold models without a training record (trained by older locflow)."""
+    if folds:
+        log.warning(
+            "%s: fold model(s) %s record no training data (trained by an older locflow): "
+            "cannot check that the evaluated proteins are held out from them",
+            model_dir,
+            ", ".join(map(str, folds)),
+        )
 
 
 def headline(metrics: dict[str, Any]) -> str:

@@ -1,7 +1,11 @@
 """Metrics of DeepLoc 2.0's tables (DESIGN.md section 6), computed with scikit-learn.
 
 Locations are scored on the classes present in the truth (a class no protein has cannot be
-scored, and DeepLoc 2.0 scores the HPA test set on its classes only). Signals are scored, like
+scored), and in up to four ways (`SCORINGS`): with locflow's predictor rule (a protein with no
+location above its threshold gets the one closest to its threshold) and without it (thresholds
+only, how DeepLoc 2.0's paper scored), and, on the HPA test set, also on the six classes
+DeepLoc 2.0 scored HPA on (`DEEPLOC2_HPA_CLASSES`). Membrane-bound is scored only where the
+truth has membrane-bound proteins: HPA has no membrane annotation. Signals are scored, like
 DeepLoc 2.0, on the proteins with at least one annotated signal: a missing annotation means
 "unknown", not "no signal". Attention is compared with annotated signal residues by
 KL(uniform over the signal's residues || attention), per signal type.
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,7 @@ from sklearn.metrics import (
 
 from locflow.classes import LOCATIONS, MEMBRANE, SIGNALS
 from locflow.files import InputError, write_json, write_text
+from locflow.hpa import SOURCE as HPA_SOURCE
 
 # Floor for attention weights inside a signal span: a residue clipped out of a long sequence
 # has attention 0, which would make the divergence infinite.
@@ -36,6 +41,35 @@ _ATTENTION_FLOOR = 1e-12
 
 # The headline numbers, in report order.
 HEADLINE = ("accuracy", "jaccard", "micro_f1", "macro_f1")
+
+# DeepLoc 2.0 scores its HPA test set on these six classes; locflow's HPA mapping
+# (data/hpa_locations.tsv) also gives Lysosome/Vacuole and Peroxisome.
+DEEPLOC2_HPA_CLASSES: tuple[str, ...] = (
+    "Cytoplasm",
+    "Nucleus",
+    "Cell membrane",
+    "Mitochondrion",
+    "Endoplasmic reticulum",
+    "Golgi apparatus",
+)
+
+# The location scorings of a metrics dict: key -> what it is.
+SCORINGS: dict[str, str] = {
+    "locations": "locflow's predictor output: the locations at or above their thresholds, or, "
+    "when there is none, the one closest to its threshold (highest probability / threshold)",
+    "locations_threshold_only": "the locations at or above their thresholds, possibly none: "
+    "how DeepLoc 2.0's paper scored; compare published numbers with this",
+    "locations_hpa6": "as 'locations', on DeepLoc 2.0's six HPA classes only (HPA test set)",
+    "locations_hpa6_threshold_only": "as 'locations_threshold_only', on DeepLoc 2.0's six HPA "
+    "classes only: how DeepLoc 2.0's paper scored its HPA test set",
+}
+
+# Predictions column (from `locflow evaluate`) of the threshold-only location labels.
+THRESHOLD_ONLY_COLUMN = "locations_threshold_only"
+
+NO_MEMBRANE_TRUTH = (
+    "not scored: no protein in the set is annotated membrane-bound (HPA has no membrane annotation)"
+)
 
 
 def _num(x: float | None) -> float | None:
@@ -84,6 +118,43 @@ def location_metrics(
         )
     result["per_class"] = per_class
     return result
+
+
+def subset_location_metrics(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    y_prob: np.ndarray | None,
+    subset: Sequence[str],
+    classes: Sequence[str] = LOCATIONS,
+) -> dict[str, Any]:
+    """`location_metrics` on the classes in `subset` alone ([N, C] arrays over `classes`).
+
+    Truth, predictions and probabilities lose the other classes; proteins left without a true
+    location are not scored (counted as ``proteins_without_subset_label``). A prediction of a
+    class outside the subset is neither right nor wrong here.
+    """
+    cols = [classes.index(c) for c in subset]
+    t = np.asarray(y_true, dtype=bool)[:, cols]
+    keep = t.any(axis=1)
+    p = np.asarray(y_pred, dtype=bool)[:, cols][keep]
+    prob = None if y_prob is None else np.asarray(y_prob)[:, cols][keep]
+    result = location_metrics(t[keep], p, prob, classes=subset)
+    result["proteins_without_subset_label"] = int((~keep).sum())
+    return result
+
+
+def membrane_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, y_prob: np.ndarray | None = None
+) -> dict[str, Any]:
+    """`binary_metrics` of the membrane flag, or a note when the truth has no membrane protein.
+
+    Without one membrane-bound protein (HPA, which has no membrane annotation) the metrics say
+    nothing: MCC would be 0 whatever the model does.
+    """
+    y_true = np.asarray(y_true, dtype=bool)
+    if not y_true.any():
+        return {"scored": False, "proteins": int(len(y_true)), "note": NO_MEMBRANE_TRUTH}
+    return binary_metrics(y_true, y_pred, y_prob)
 
 
 def binary_metrics(
@@ -198,6 +269,11 @@ def threshold_curve(
 # --- tables -> arrays ----------------------------------------------------------------------
 
 
+def is_hpa_set(sources: Iterable[str | None]) -> bool:
+    """True for a non-empty set of proteins that all come from HPA (`locflow curate-hpa`)."""
+    return set(sources) == {HPA_SOURCE}
+
+
 def label_matrix(labels: Sequence[Sequence[str] | None], names: Sequence[str]) -> np.ndarray:
     """[N, len(names)] bool matrix from per-protein lists of names."""
     index = {n: j for j, n in enumerate(names)}
@@ -225,13 +301,32 @@ def score_arrays(
     pred_signals: np.ndarray,
     attention: Sequence[np.ndarray | None] | None = None,
     signal_spans: Sequence[Sequence[dict[str, Any]]] | None = None,
+    pred_locations_threshold_only: np.ndarray | None = None,
+    hpa: bool = False,
 ) -> dict[str, Any]:
-    """All metrics of one prediction set; `probabilities` is [N, 11] (locations, membrane)."""
-    result = {
-        "locations": location_metrics(true_locations, pred_locations, probabilities[:, :10]),
-        "membrane": binary_metrics(true_membrane, pred_membrane, probabilities[:, 10]),
-        "signals": signal_metrics(true_signals, pred_signals),
-    }
+    """All metrics of one prediction set; `probabilities` is [N, 11] (locations, membrane).
+
+    `pred_locations` are the predictor's labels (scored as ``locations``); with
+    `pred_locations_threshold_only` (labels at or above threshold, possibly none) the paper's
+    scoring is added (``locations_threshold_only``); `hpa` adds both on DeepLoc 2.0's six HPA
+    classes (see `SCORINGS`).
+    """
+    loc_probs = probabilities[:, : len(LOCATIONS)]
+    result = {"locations": location_metrics(true_locations, pred_locations, loc_probs)}
+    if pred_locations_threshold_only is not None:
+        result["locations_threshold_only"] = location_metrics(
+            true_locations, pred_locations_threshold_only, loc_probs
+        )
+    if hpa:
+        result["locations_hpa6"] = subset_location_metrics(
+            true_locations, pred_locations, loc_probs, DEEPLOC2_HPA_CLASSES
+        )
+        if pred_locations_threshold_only is not None:
+            result["locations_hpa6_threshold_only"] = subset_location_metrics(
+                true_locations, pred_locations_threshold_only, loc_probs, DEEPLOC2_HPA_CLASSES
+            )
+    result["membrane"] = membrane_metrics(true_membrane, pred_membrane, probabilities[:, 10])
+    result["signals"] = signal_metrics(true_signals, pred_signals)
     if attention is not None and signal_spans is not None:
         result["attention_kl"] = attention_kl(attention, signal_spans)
     return result
@@ -245,7 +340,9 @@ def score(
     """Score a predictions table (see locflow.predict) against a proteins table, joined by id.
 
     Only predictions with status "ok" whose id has at least one true location are scored; the
-    counts of everything left out are reported.
+    counts of everything left out are reported. Predictions from `locflow evaluate` carry
+    threshold-only labels too (column ``locations_threshold_only``), which are then scored as
+    well; a truth table of HPA proteins alone is also scored on DeepLoc 2.0's six HPA classes.
     """
     from locflow.predict import PROBABILITY_COLUMNS
 
@@ -253,9 +350,11 @@ def score(
     missing = [c for c in need if c not in predictions.column_names]
     if missing:
         raise InputError(f"predictions table lacks column(s): {', '.join(missing)}")
-    truth_rows = {
-        r["id"]: r for r in truth.select(["id", "locations", "membrane", "signals"]).to_pylist()
-    }
+    if THRESHOLD_ONLY_COLUMN in predictions.column_names:
+        need.append(THRESHOLD_ONLY_COLUMN)
+    truth_cols = ["id", "locations", "membrane", "signals"]
+    truth_cols += ["source"] if "source" in truth.column_names else []
+    truth_rows = {r["id"]: r for r in truth.select(truth_cols).to_pylist()}
     pred = predictions.select(need).to_pylist()
     counts = {"predictions": len(pred), "truth": len(truth_rows)}
     kept = [r for r in pred if r["status"] == "ok" and r["id"] in truth_rows]
@@ -285,6 +384,10 @@ def score(
         pred_signals=label_matrix([r["signals"] for r in kept], SIGNALS),
         attention=None if attention is None else [attention.get(r["id"]) for r in kept],
         signal_spans=spans,
+        pred_locations_threshold_only=None
+        if THRESHOLD_ONLY_COLUMN not in need
+        else label_matrix([r[THRESHOLD_ONLY_COLUMN] for r in kept], LOCATIONS),
+        hpa=is_hpa_set(t.get("source") for t in truths),
     )
     return {"counts": counts, **result}
 
@@ -361,19 +464,25 @@ def score_files(
 
 
 __all__ = [
+    "DEEPLOC2_HPA_CLASSES",
     "HEADLINE",
     "MEMBRANE",
+    "SCORINGS",
+    "THRESHOLD_ONLY_COLUMN",
     "attention_kl",
     "binary_metrics",
     "flatten",
+    "is_hpa_set",
     "label_matrix",
     "location_metrics",
+    "membrane_metrics",
     "metrics_tsv",
     "score",
     "score_arrays",
     "score_files",
     "signal_metrics",
     "signal_types",
+    "subset_location_metrics",
     "summarize",
     "threshold_curve",
     "write_metrics",

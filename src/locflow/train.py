@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from locflow.checkpoint import (
+    TRAINING_DATA,
     build_model,
     input_kind,
     load_resume,
@@ -25,6 +26,7 @@ from locflow.checkpoint import (
     save_fold,
     save_resume,
     stored_state,
+    training_record,
     write_ensemble,
 )
 from locflow.classes import LOCATIONS, SIGNALS
@@ -578,6 +580,8 @@ def train_fold(
             "history": history,
         },
     )
+    # What this model saw: evaluation refuses to score these proteins with it.
+    config[TRAINING_DATA] = training_record(proteins, folds, train.ids, val.ids)
     save_fold(folder, model, config)
     write_ensemble(out)
     return config
