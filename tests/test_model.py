@@ -92,6 +92,69 @@ def test_cnn_outputs_do_not_depend_on_batch_composition() -> None:
             assert torch.allclose(together.attention[i, : len(s)], alone.attention[0], atol=1e-6)
 
 
+def test_head_has_deeploc_parameter_count_and_two_layer_norms() -> None:
+    # LayerNorm(1280) 2,560 + Linear(1280 -> 256) 327,936 + LayerNorm(256) 512 + query 256
+    # + Linear(256 -> 11) 2,827 = 334,091, DeepLoc 2.0's head for D = 1280.
+    model = LocModel(1280)
+    head = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("signal_head."))
+    assert head == 334_091
+    mean_head = LocModel(1280, pooling="mean")
+    assert (
+        sum(p.numel() for p in mean_head.parameters())
+        == sum(p.numel() for p in model.parameters()) - model.pool.query.numel()
+    )
+
+
+@pytest.mark.parametrize("pooling", ["attention", "mean"])
+def test_attention_scores_and_pools_layer_normed_residues(pooling: str) -> None:
+    torch.manual_seed(1)
+    model = LocModel(8, pooling=pooling, hidden=16).eval()
+    with torch.no_grad():
+        for norm in (model.pool.residues.norm, model.pool.residues.out_norm):
+            norm.weight.normal_()
+            norm.bias.normal_()
+        x = torch.randn(2, 9, 8)
+        mask = torch.tensor([[True] * 9, [True] * 5 + [False] * 4])
+        out = model(x, mask)
+        # u_t = LayerNorm(256)(Linear(LayerNorm(D)(h_t))), written out by hand.
+        ln_in, proj, ln_out = (
+            model.pool.residues.norm,
+            model.pool.residues.proj,
+            model.pool.residues.out_norm,
+        )
+        h = proj(torch.nn.functional.layer_norm(x, (8,), ln_in.weight, ln_in.bias))
+        u = torch.nn.functional.layer_norm(h, (16,), ln_out.weight, ln_out.bias)
+        u = u * mask[..., None]
+        assert torch.allclose(out.pooled, torch.einsum("bl,blh->bh", out.attention, u), atol=1e-5)
+        if pooling == "attention":
+            scores = gaussian_smooth(u @ model.pool.query, mask.sum(1))
+            expected = torch.softmax(scores.masked_fill(~mask, float("-inf")), -1)
+            assert torch.allclose(out.attention, expected, atol=1e-6)
+
+
+def test_attention_is_float32_under_bf16_autocast() -> None:
+    torch.manual_seed(0)
+    model = LocModel(64).eval()
+    with torch.no_grad():
+        model.pool.query.mul_(8)  # scores of several units, as in a trained model
+        x = torch.randn(3, 300, 64)
+        mask = torch.ones(3, 300, dtype=torch.bool)
+        mask[1, 200:] = False
+        reference = model(x, mask).attention
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model(x, mask)
+            u = model.pool.residues(x, mask)
+        assert out.attention.dtype == out.log_attention.dtype == torch.float32
+        # From the residue vectors on (the bf16 Linear before them aside), scores, smoothing and
+        # softmax are float32: bf16 scores miss this by about 1e-2.
+        scores = gaussian_smooth(u.float() @ model.pool.query, mask.sum(1))
+        exact = torch.softmax(scores.masked_fill(~mask, float("-inf")), -1)
+        assert torch.allclose(out.attention, exact, rtol=1e-5, atol=1e-7)
+        # And close to the all-float32 model: total variation under 1% per protein (bf16
+        # scores: about 1.3%).
+        assert 0.5 * (out.attention - reference).abs().sum(1).max() < 0.01
+
+
 def test_encode_maps_non_standard_letters_to_other() -> None:
     assert encode("ACY").tolist() == [1, 2, 20]
     assert encode("XUBZ").tolist() == [21, 21, 21, 21]
@@ -106,6 +169,16 @@ def test_token_batches_respect_budget_and_cover_everything() -> None:
         assert padded <= 400 or len(b) == 1
     flat = [lengths[i] for b in batches for i in b]
     assert flat == sorted(flat)
+
+
+def test_token_batches_cap_proteins_per_batch() -> None:
+    # 300 short proteins fit one 16,384-token batch; DeepLoc's cap of 128 splits them.
+    assert [len(b) for b in token_batches([40] * 300, 16384)] == [300]
+    capped = token_batches([40] * 300, 16384, max_proteins=128)
+    assert [len(b) for b in capped] == [128, 128, 44]
+    assert sorted(i for b in capped for i in b) == list(range(300))
+    # The token budget still applies under the cap.
+    assert [len(b) for b in token_batches([100] * 10, 400, max_proteins=128)] == [4, 4, 2]
 
 
 def test_make_batch_clips_sequences_and_signals_alike() -> None:

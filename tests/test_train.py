@@ -232,3 +232,71 @@ def test_early_stopping_when_validation_stops_improving(tmp_path) -> None:
     config = train_fold(proteins, folds, tmp_path / "model", settings)
     assert config["training"]["epochs_run"] == 3 and config["training"]["early_stopped"]
     assert config["training"]["best_epoch"] == 1
+
+
+def test_stopping_lr_and_best_epoch_follow_validation_focal_bce(tmp_path, monkeypatch) -> None:
+    """DeepLoc 2.0: LR patience 1, stopping patience 5, best checkpoint by validation focal
+    BCE. Here the total validation loss improves every epoch while the focal BCE is best at
+    epoch 2; following the total loss would never stop and keep the last epoch."""
+    import locflow.train as train_module
+
+    focal = iter([1.0, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99, 1.0, 1.0, 1.0])
+    epochs = {"train": 0, "val": 0}
+    sizes: list[int] = []
+
+    def scripted(model, inputs, data, batches, optimizer, progress=None):
+        sizes.extend(len(b) for b in batches)
+        if optimizer is not None:
+            epochs["train"] += 1
+            with torch.no_grad():  # mark the weights with the epoch that produced them
+                model.classifier.bias.fill_(float(epochs["train"]))
+            return {"loss": 1.0, "focal": 1.0, "kl": 0.0, "dct": 0.0}
+        epochs["val"] += 1
+        return {"loss": 10.0 - epochs["val"], "focal": next(focal), "kl": 0.0, "dct": 0.0}
+
+    monkeypatch.setattr(train_module, "_run_epoch", scripted)
+    proteins, folds = planted_set(tmp_path / "data", per_fold=70)
+    settings = TrainSettings(fold=0, epochs=10, tokens_per_batch=10**6, cnn=SMALL_CNN)
+    config = train_fold(proteins, folds, tmp_path / "model", settings)
+    training = config["training"]
+    assert training["epochs_run"] == 7 and training["early_stopped"]
+    assert training["best_epoch"] == 2
+    # LR cut after the 2nd epoch without improvement (epochs 3 and 4), again after 5 and 6.
+    assert [h["lr"] for h in training["history"]] == pytest.approx(
+        [1e-3, 1e-3, 1e-3, 1e-3, 1e-4, 1e-4, 1e-5]
+    )
+    model, _ = load_fold(tmp_path / "model" / "fold0")
+    assert torch.all(model.classifier.bias == 2.0)  # epoch 2's weights were kept
+    # 140 training proteins fit one batch of the token budget; DeepLoc's cap is 128.
+    assert max(sizes) == 128 and training["batch_proteins"] == 128
+
+
+def test_signal_head_loss_weights_positives_per_type(tmp_path) -> None:
+    from locflow.losses import signal_bce
+    from locflow.model import LocModel
+    from locflow.train import Dataset, _signal_targets, train_signal_head
+
+    rng = np.random.default_rng(0)
+    types = ["TH", "CH", "TH", "NES", "TH", "SP"] * 5
+
+    def data(n: int) -> tuple[Dataset, tuple[np.ndarray, np.ndarray]]:
+        signals = [[{"type": types[i], "start": 0, "end": 5}] for i in range(n)]
+        ds = Dataset([str(i) for i in range(n)], ["A" * 20] * n, np.zeros((n, 11)), signals)
+        probs = rng.random((n, 11)).astype(np.float32)
+        pooled = rng.standard_normal((n, 16)).astype(np.float32)
+        return ds, (probs, pooled)
+
+    train_data, train_feats = data(30)
+    val_data, val_feats = data(12)
+    torch.manual_seed(0)
+    model = LocModel(8, hidden=16)
+    settings = TrainSettings(fold=0, signal_epochs=30)
+    report = train_signal_head(model, train_feats, train_data, val_feats, val_data, settings)
+    # The reported validation loss is the weighted BCE of the kept head (unweighted differs).
+    _, y = _signal_targets(val_data)
+    with torch.no_grad():
+        logits = model.signal_head(torch.from_numpy(val_feats[1]), torch.from_numpy(val_feats[0]))
+    weighted = signal_bce(logits, torch.from_numpy(y)).item()
+    plain = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(y))
+    assert report["val_loss"] == pytest.approx(weighted, rel=1e-5)
+    assert abs(plain.item() - weighted) > 0.03

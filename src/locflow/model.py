@@ -42,42 +42,67 @@ def gaussian_smooth(scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor
     return out
 
 
-class AttentionPooling(nn.Module):
-    """LayerNorm -> Linear(D -> hidden) -> smoothed dot-product score -> masked softmax -> sum."""
+class ResidueProjection(nn.Module):
+    """DeepLoc 2.0's per-residue map: LayerNorm(D) -> Linear(D -> hidden) -> LayerNorm(hidden).
+
+    Its output u_t is what attention both scores and pools; padding rows are zeroed.
+    """
 
     def __init__(self, dim: int, hidden: int = 256) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(dim)
         self.proj = nn.Linear(dim, hidden)
+        self.out_norm = nn.LayerNorm(hidden)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Return u [B, L, hidden] for residue vectors x [B, L, D]."""
+        return self.out_norm(self.proj(self.norm(x))).masked_fill(~mask[..., None], 0.0)
+
+
+class AttentionPooling(nn.Module):
+    """u_t -> smoothed dot-product score -> masked softmax -> attention-weighted sum of u_t.
+
+    Scores, smoothing, softmax and the weighted sum run in float32 even under autocast: bf16
+    scores put errors of a few percent on the attention, and the cost is small.
+    """
+
+    def __init__(self, dim: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.residues = ResidueProjection(dim, hidden)
         self.query = nn.Parameter(torch.randn(hidden) / hidden**0.5)
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return pooled [B, hidden], attention [B, L] and log-attention (-inf on padding)."""
-        h = self.proj(self.norm(x)).masked_fill(~mask[..., None], 0.0)
-        scores = gaussian_smooth(h @ self.query, mask.sum(1))
-        log_att = torch.log_softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-        att = log_att.exp()
-        return torch.einsum("bl,blh->bh", att, h), att, log_att
+        u = self.residues(x, mask)
+        with torch.autocast(u.device.type, enabled=False):
+            u = u.float()
+            scores = gaussian_smooth(u @ self.query.float(), mask.sum(1))
+            log_att = torch.log_softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+            att = log_att.exp()
+            pooled = torch.einsum("bl,blh->bh", att, u)
+        return pooled, att, log_att
 
 
 class MeanPooling(nn.Module):
-    """The baseline: LayerNorm -> Linear(D -> hidden) -> mean over residues (uniform attention)."""
+    """The baseline: the same u_t as attention pooling, averaged over residues (uniform weights)."""
 
     def __init__(self, dim: int, hidden: int = 256) -> None:
         super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.proj = nn.Linear(dim, hidden)
+        self.residues = ResidueProjection(dim, hidden)
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return pooled [B, hidden], uniform attention [B, L] and its log (-inf on padding)."""
-        h = self.proj(self.norm(x)).masked_fill(~mask[..., None], 0.0)
-        att = mask.to(h.dtype) / mask.sum(1, keepdim=True).to(h.dtype)
-        log_att = torch.log(att)
-        return torch.einsum("bl,blh->bh", att, h), att, log_att
+        u = self.residues(x, mask)
+        with torch.autocast(u.device.type, enabled=False):
+            u = u.float()
+            att = mask.float() / mask.sum(1, keepdim=True).float()
+            log_att = torch.log(att)
+            pooled = torch.einsum("bl,blh->bh", att, u)
+        return pooled, att, log_att
 
 
 class SignalHead(nn.Module):
@@ -259,17 +284,21 @@ def make_batch(
     return Batch(inputs, mask, keep, sig)
 
 
-def token_batches(lengths: Sequence[int], tokens_per_batch: int) -> list[list[int]]:
+def token_batches(
+    lengths: Sequence[int], tokens_per_batch: int, max_proteins: int | None = None
+) -> list[list[int]]:
     """Group indices, sorted by length, into batches of at most `tokens_per_batch` padded tokens.
 
-    A sequence longer than the budget gets a batch of its own.
+    With `max_proteins` no batch holds more proteins than that either. A sequence longer than
+    the budget gets a batch of its own.
     """
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    cap = len(order) if max_proteins is None else max_proteins
     batches: list[list[int]] = []
     current: list[int] = []
     for i in order:
         # Sorted ascending, so the newest member is the longest: padded size = count * length.
-        if current and (len(current) + 1) * lengths[i] > tokens_per_batch:
+        if current and ((len(current) + 1) * lengths[i] > tokens_per_batch or len(current) >= cap):
             batches.append(current)
             current = []
         current.append(i)
@@ -293,6 +322,7 @@ __all__ = [
     "OUTPUTS",
     "GAUSSIAN_5",
     "gaussian_smooth",
+    "ResidueProjection",
     "AttentionPooling",
     "MeanPooling",
     "SignalHead",

@@ -1,9 +1,11 @@
 """Train one cross-validation fold (DESIGN.md section 6).
 
 Fold K is the test fold and is never read; a different whole fold V (default (K + 1) mod k)
-validates: early stopping, the learning-rate schedule, per-output MCC thresholds and the
-signal head's stopping point all use it. Training is seeded and resumable: the state after
-every epoch goes to `fold<K>/resume.pt`, and a rerun (possibly with more --epochs) continues.
+validates: early stopping, the learning-rate schedule and the best epoch (all on the validation
+focal BCE alone, as in DeepLoc 2.0, not on the total loss with its attention terms), per-output
+MCC thresholds and the signal head's stopping point all use it. Training is seeded and
+resumable: the state after every epoch goes to `fold<K>/resume.pt`, and a rerun (possibly with
+more --epochs) continues.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from locflow.checkpoint import (
 )
 from locflow.classes import LOCATIONS, SIGNALS
 from locflow.files import InputError
-from locflow.losses import total_loss
+from locflow.losses import signal_bce, total_loss
 from locflow.metrics import threshold_curve
 from locflow.model import OUTPUTS, Batch, LocModel, make_batch, token_batches
 from locflow.tables import read_folds, read_proteins
@@ -59,7 +61,11 @@ class TrainSettings:
     device: str = "auto"
     lr: float = 1e-3
     min_lr: float = 1e-5
-    patience: int = 2
+    # DeepLoc 2.0: stop after 5 epochs without a better validation focal BCE, cut the LR
+    # after 2 (ReduceLROnPlateau patience 1), at most 128 proteins per batch.
+    patience: int = 5
+    lr_patience: int = 1
+    batch_proteins: int = 128
     hidden: int = 256
     clip_half: int | None = None
     cnn: dict[str, Any] = field(
@@ -328,7 +334,8 @@ def train_signal_head(
     """Second stage: fit the signal head on signal-annotated proteins, the rest frozen.
 
     Like DeepLoc 2.0, only proteins with at least one annotated signal are used (an absent
-    annotation is unknown, not negative). Full-batch Adam with early stopping on validation.
+    annotation is unknown, not negative), and the BCE weighs positives by DeepLoc's per-type
+    weights (`locflow.losses.signal_bce`). Full-batch Adam with early stopping on validation.
     """
     has_tr, y_tr = _signal_targets(train_data)
     has_va, y_va = _signal_targets(val_data)
@@ -350,16 +357,15 @@ def train_signal_head(
     xtr, ytr = tensors(train_feats, has_tr), torch.from_numpy(y_tr[has_tr]).to(device)
     xva, yva = tensors(val_feats, has_va), torch.from_numpy(y_va[has_va]).to(device)
     opt = torch.optim.Adam(head.parameters(), lr=1e-2)
-    bce = torch.nn.BCEWithLogitsLoss()
     best, best_state, bad = float("inf"), copy.deepcopy(head.state_dict()), 0
     for _ in range(settings.signal_epochs):
         head.train()
         opt.zero_grad()
-        bce(head(*xtr), ytr).backward()
+        signal_bce(head(*xtr), ytr).backward()
         opt.step()
         head.eval()
         with torch.no_grad():
-            val = float(bce(head(*xva), yva))
+            val = float(signal_bce(head(*xva), yva))
         if val < best - 1e-5:
             best, best_state, bad = val, copy.deepcopy(head.state_dict()), 0
         else:
@@ -393,6 +399,7 @@ _RESUME_KEYS = (
     "lora_rank",
     "pooling",
     "tokens_per_batch",
+    "batch_proteins",
     "seed",
     "lr",
     "hidden",
@@ -462,12 +469,12 @@ def train_fold(
     ]
     optimizer = torch.optim.AdamW(params, lr=settings.lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=0.1, patience=0, min_lr=settings.min_lr
+        optimizer, mode="min", factor=0.1, patience=settings.lr_patience, min_lr=settings.min_lr
     )
     fingerprint = {key: asdict(settings)[key] for key in _RESUME_KEYS}
     state = load_resume(folder)
     history: list[dict[str, Any]] = []
-    best_loss, bad_epochs, stopped, start = float("inf"), 0, False, 0
+    best_loss, best_epoch, bad_epochs, stopped, start = float("inf"), 0, 0, False, 0
     best_weights = {k_: v.clone() for k_, v in stored_state(model).items()}
     if state is not None:
         if state["settings"] != fingerprint:
@@ -487,13 +494,14 @@ def train_fold(
             bool(state["stopped"]),
             state["epoch"],
         )
+        best_epoch = int(state.get("best_epoch", 0))
         best_weights = state["best"]
         log.info("fold %d: resuming after epoch %d", settings.fold, start)
 
     lengths = [min(len(s), 2 * settings.clip_half) for s in train.sequences]
-    batches = token_batches(lengths, settings.tokens_per_batch)
+    batches = token_batches(lengths, settings.tokens_per_batch, settings.batch_proteins)
     val_lengths = [min(len(s), 2 * settings.clip_half) for s in val.sequences]
-    val_batches = token_batches(val_lengths, settings.tokens_per_batch)
+    val_batches = token_batches(val_lengths, settings.tokens_per_batch, settings.batch_proteins)
 
     progress = _progress(show_progress)
     with progress:
@@ -516,7 +524,9 @@ def train_fold(
             with torch.no_grad():
                 va = _run_epoch(model, inputs, val, val_batches, None)
             lr = optimizer.param_groups[0]["lr"]
-            scheduler.step(va["loss"])
+            # The focal BCE alone decides (DeepLoc 2.0): the attention terms are priors, and
+            # a model must not be kept or its LR cut for how its attention looks.
+            scheduler.step(va["focal"])
             history.append(
                 {
                     "epoch": epoch + 1,
@@ -526,8 +536,8 @@ def train_fold(
                 }
             )
             log.info("fold %d epoch %d: %s", settings.fold, epoch + 1, history[-1])
-            if va["loss"] < best_loss - 1e-4:
-                best_loss, bad_epochs = va["loss"], 0
+            if va["focal"] < best_loss - 1e-4:
+                best_loss, best_epoch, bad_epochs = va["focal"], epoch + 1, 0
                 best_weights = {k_: v.detach().clone() for k_, v in stored_state(model).items()}
             else:
                 bad_epochs += 1
@@ -543,6 +553,7 @@ def train_fold(
                     "scheduler": scheduler.state_dict(),
                     "history": history,
                     "best_loss": best_loss,
+                    "best_epoch": best_epoch,
                     "bad_epochs": bad_epochs,
                     "stopped": stopped,
                 },
@@ -560,7 +571,6 @@ def train_fold(
     signal_report = train_signal_head(
         model, (train_probs, train_pooled), signalled, (val_probs, val_pooled), val, settings
     )
-    best_epoch = min(history, key=lambda h: h["val_loss"])["epoch"] if history else 0
     config.update(
         thresholds={o: float(t) for o, t in zip(OUTPUTS, thresholds, strict=True)},
         signal_thresholds=signal_report.pop("thresholds", {s: 0.5 for s in SIGNALS}),
@@ -575,6 +585,7 @@ def train_fold(
             "best_epoch": best_epoch,
             "early_stopped": stopped,
             "tokens_per_batch": settings.tokens_per_batch,
+            "batch_proteins": settings.batch_proteins,
             "lr": settings.lr,
             "embeddings": settings.embeddings,
             "history": history,
