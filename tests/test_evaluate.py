@@ -11,11 +11,12 @@ from trained_model import (  # noqa: F401  (session fixtures)
     Evaluations,
     TinyModel,
     evaluations,
+    hpa_evaluation,
     tiny_model,
 )
 from typer.testing import CliRunner
 
-from locflow.checkpoint import load_fold, predict_batch
+from locflow.checkpoint import load_fold, predict_batch, read_config
 from locflow.classes import LOCATIONS, MEMBRANE
 from locflow.cli import app
 from locflow.evaluate import headline
@@ -102,3 +103,61 @@ def test_score_command_agrees_with_evaluate(evaluations, tmp_path):  # noqa: F81
     # The attention file beside the predictions is picked up for the KL table.
     assert scored["attention_kl"] == metrics["metrics"]["attention_kl"]
     assert (tmp_path / "scored.tsv").exists()
+
+
+def test_cv_scores_with_and_without_the_predictor_rule(tiny_model, evaluations):  # noqa: F811
+    metrics, pred = _load(evaluations.cv)
+    probs = np.array([[pred[c][i] for c in LOCATIONS] for i in range(len(pred["id"]))])
+    thresholds = {
+        k: np.array(
+            [read_config(tiny_model.model / f"fold{k}")["thresholds"][c] for c in LOCATIONS]
+        )
+        for k in (0, 1)
+    }
+    for i, fold in enumerate(pred["fold"]):
+        thr = thresholds[fold]
+        above = [c for c, p, t in zip(LOCATIONS, probs[i], thr, strict=True) if p >= t]
+        assert pred["locations_threshold_only"][i] == above
+        if above:
+            assert pred["locations"][i] == above
+        else:  # the predictor rule: the one location closest to its threshold
+            assert pred["locations"][i] == [LOCATIONS[int(np.argmax(probs[i] / thr))]]
+    for k, fold in metrics["per_fold"].items():
+        rows = [i for i, f in enumerate(pred["fold"]) if str(f) == k]
+        scored = set(fold["locations_threshold_only"]["scored_classes"])
+        exact = [
+            set(pred["locations_threshold_only"][i]) & scored == set(pred["true_locations"][i])
+            for i in rows
+        ]
+        assert fold["locations_threshold_only"]["accuracy"] == pytest.approx(np.mean(exact))
+    assert "locations_threshold_only.accuracy" in metrics["summary"]
+    assert metrics["hpa"] is False and "locations_hpa6" not in metrics["pooled"]
+    assert set(metrics["scorings"]) == {"locations", "locations_threshold_only"}
+
+
+def test_hpa_test_set_gets_six_class_scorings_and_no_membrane_metrics(hpa_evaluation):  # noqa: F811
+    metrics, pred = _load(hpa_evaluation.folder)
+    assert metrics["kind"] == "test" and metrics["hpa"] is True
+    scored = metrics["metrics"]
+    six = scored["locations_hpa6_threshold_only"]
+    assert set(six["scored_classes"]) <= {
+        "Cytoplasm",
+        "Nucleus",
+        "Cell membrane",
+        "Mitochondrion",
+        "Endoplasmic reticulum",
+        "Golgi apparatus",
+    }
+    assert "Peroxisome" in scored["locations"]["scored_classes"]
+    # The Peroxisome-only protein has no label among the six.
+    assert six["proteins_without_subset_label"] >= 1
+    assert six["proteins"] + six["proteins_without_subset_label"] == scored["counts"]["scored"]
+    assert "locations_hpa6" in scored and "locations_threshold_only" in scored
+    assert set(metrics["scorings"]) == {
+        "locations",
+        "locations_threshold_only",
+        "locations_hpa6",
+        "locations_hpa6_threshold_only",
+    }
+    assert scored["membrane"]["scored"] is False and "mcc" not in scored["membrane"]
+    assert len(pred["locations_threshold_only"]) == len(pred["id"])

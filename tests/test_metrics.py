@@ -217,3 +217,98 @@ def test_threshold_curve_equals_scikit_learn_per_threshold():
     for k, t in enumerate(grid):
         assert curve["mcc"][k] == pytest.approx(matthews_corrcoef(y, p >= t), abs=1e-9)
         assert curve["f1"][k] == pytest.approx(f1_score(y, p >= t, zero_division=0), abs=1e-9)
+
+
+# --- scorings: threshold-only, DeepLoc 2.0's six HPA classes, membrane truth ---------------
+
+
+def _score(pred, truth, *, thr_only=None, membrane=None, hpa=False):
+    from locflow.metrics import score_arrays
+
+    n = len(truth)
+    return score_arrays(
+        true_locations=truth,
+        pred_locations=pred,
+        probabilities=np.full((n, len(PROBABILITY_COLUMNS)), 0.5),
+        true_membrane=np.zeros(n, bool) if membrane is None else membrane,
+        pred_membrane=np.zeros(n, bool),
+        true_signals=np.zeros((n, len(SIGNALS)), bool),
+        pred_signals=np.zeros((n, len(SIGNALS)), bool),
+        pred_locations_threshold_only=thr_only,
+        hpa=hpa,
+    )
+
+
+def test_threshold_only_scoring_is_reported_beside_the_predictor_rule():
+    # Protein 3 has no location above its threshold: the predictor gives it the closest one
+    # (Nucleus, right); thresholds only leave it empty, as DeepLoc 2.0's paper scored.
+    predictor = TRUTH.copy()
+    thr_only = TRUTH.copy()
+    thr_only[3] = False
+    m = _score(predictor, TRUTH, thr_only=thr_only)
+    assert m["locations"]["accuracy"] == 1.0
+    assert m["locations_threshold_only"]["accuracy"] == 0.75
+    assert m["locations_threshold_only"]["jaccard"] == 0.75  # the empty row scores 0
+    assert m["locations_threshold_only"]["mean_predicted_labels"] == 1.0
+    assert "locations_hpa6" not in m
+
+
+def test_hpa_set_is_also_scored_on_deeploc_six_classes():
+    from locflow.metrics import DEEPLOC2_HPA_CLASSES
+
+    assert set(DEEPLOC2_HPA_CLASSES) == {
+        "Cytoplasm",
+        "Nucleus",
+        "Cell membrane",
+        "Mitochondrion",
+        "Endoplasmic reticulum",
+        "Golgi apparatus",
+    }
+    i = LOCATIONS.index
+    lv, px, golgi = i("Lysosome/Vacuole"), i("Peroxisome"), i("Golgi apparatus")
+    truth = _matrix([[CYT], [px], [NUC, lv], [golgi]])
+    pred = _matrix([[CYT, lv], [px], [NUC], [CYT]])
+    m = _score(pred, truth, thr_only=pred, hpa=True)
+    # All classes present: exact on protein 1 only.
+    assert m["locations"]["accuracy"] == 0.25
+    six = m["locations_hpa6"]
+    # Protein 1 (Peroxisome only) has no label among the six and is left out; Lysosome/Vacuole
+    # drops from proteins 0 and 2, which become exact; protein 3 stays wrong.
+    assert six["proteins"] == 3 and six["proteins_without_subset_label"] == 1
+    assert six["accuracy"] == pytest.approx(2 / 3, abs=1e-6)
+    assert six["scored_classes"] == ["Cytoplasm", "Nucleus", "Golgi apparatus"]
+    assert set(six["per_class"]) <= set(DEEPLOC2_HPA_CLASSES)
+    assert m["locations_hpa6_threshold_only"]["accuracy"] == six["accuracy"]
+
+
+def test_membrane_is_not_scored_without_membrane_truth():
+    m = _score(TRUTH, TRUTH)
+    assert m["membrane"]["scored"] is False and "mcc" not in m["membrane"]
+    assert "no membrane annotation" in m["membrane"]["note"]
+    m = _score(TRUTH, TRUTH, membrane=np.array([True, False, False, False]))
+    assert m["membrane"]["mcc"] == 0.0 and m["membrane"]["support"] == 1
+
+
+def test_score_of_hpa_truth_and_evaluate_predictions_gives_every_scoring():
+    rows = _prediction_rows()
+    for row in rows:
+        row["locations_threshold_only"] = [] if row["id"] == "B" else row["locations"]
+    schema = PREDICTIONS_SCHEMA.append(pa.field("locations_threshold_only", pa.list_(pa.string())))
+    pred = pa.Table.from_pylist(rows, schema=schema)
+    seq = "M" + "A" * 49
+    truth = proteins_table(
+        [
+            protein_record("A", seq, ["Cytoplasm"], source="hpa"),
+            protein_record("B", seq, ["Nucleus", "Peroxisome"], source="hpa"),
+            protein_record("C", seq, ["Peroxisome"], source="hpa"),
+        ]
+    )
+    m = score(pred, truth)
+    assert m["locations"]["accuracy"] == pytest.approx(1 / 3, abs=1e-6)  # A
+    assert m["locations_threshold_only"]["accuracy"] == pytest.approx(1 / 3, abs=1e-6)
+    # Six classes: C has none of them; A and B (Nucleus) exact with the predictor rule.
+    assert m["locations_hpa6"]["accuracy"] == 1.0
+    assert m["locations_hpa6_threshold_only"]["accuracy"] == 0.5
+    assert m["membrane"]["scored"] is False
+    # A SwissProt truth table gets no six-class scoring.
+    assert "locations_hpa6" not in score(pred, _truth())

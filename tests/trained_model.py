@@ -98,3 +98,43 @@ def evaluations(tiny_model: TinyModel) -> Evaluations:  # noqa: F811
         evaluate(tiny_model.model, test_proteins, root / "test", device="cpu")
         _CACHE["evaluations"] = Evaluations(root / "cv", root / "test", test_proteins)
     return _CACHE["evaluations"]  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class HpaEvaluation:
+    """`evaluate` of the tiny model on an HPA-like test set, and that set."""
+
+    folder: Path
+    proteins: Path
+
+
+@pytest.fixture(scope="session")
+def hpa_evaluation(tiny_model: TinyModel, evaluations: Evaluations) -> HpaEvaluation:  # noqa: F811
+    """The 'independent test' proteins dressed as `locflow curate-hpa` writes them: source
+    'hpa', no membrane annotation, and one protein whose only location (Peroxisome) is not
+    among DeepLoc 2.0's six HPA classes."""
+    if "hpa" not in _CACHE:
+        import pyarrow as pa
+
+        from locflow.evaluate import evaluate
+
+        table = read_proteins(evaluations.test_proteins)
+        n = table.num_rows
+        locations = table.column("locations").to_pylist()
+        locations[0] = ["Peroxisome"]
+        table = table.set_column(
+            table.schema.get_field_index("locations"),
+            "locations",
+            pa.array(locations, pa.list_(pa.string())),
+        )
+        for name, values in (("source", ["hpa"] * n), ("membrane", [False] * n)):
+            field = table.schema.field(name)
+            table = table.set_column(
+                table.schema.get_field_index(name), field, pa.array(values, field.type)
+            )
+        root = tiny_model.root
+        proteins = root / "hpa_proteins.parquet"
+        write_table(table, proteins)
+        evaluate(tiny_model.model, proteins, root / "hpa", device="cpu")
+        _CACHE["hpa"] = HpaEvaluation(root / "hpa", proteins)
+    return _CACHE["hpa"]  # type: ignore[return-value]

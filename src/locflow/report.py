@@ -5,6 +5,11 @@ The report lays out DeepLoc 2.0's tables (localization, per-location MCC, membra
 attention KL) with DeepLoc 2.0's published numbers beside locflow's, and figures: per-location
 MCC bars, label co-occurrence, threshold curves and a few attention plots. Figures are
 embedded as base64 PNGs, so the HTML file can be mailed or archived on its own.
+
+Published numbers are compared with locflow's scored the way the paper scored: thresholds
+only (a protein with no location above its threshold has none), and the HPA test set on
+DeepLoc 2.0's six HPA classes. A second table shows every scoring, labelled, including
+locflow's predictor output (the location closest to its threshold when none is above).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import pyarrow.parquet as pq
 from locflow import __version__
 from locflow.classes import LOCATIONS, SIGNALS
 from locflow.files import InputError, read_json, write_text
-from locflow.metrics import label_matrix
+from locflow.metrics import DEEPLOC2_HPA_CLASSES, label_matrix
 
 # DeepLoc 2.0's published numbers (Thumuluri et al. 2022, Nucleic Acids Research 50(W1):W228,
 # doi:10.1093/nar/gkac278): the ProtT5 model, 5-fold cross-validation on SwissProt, and the
@@ -47,6 +52,14 @@ HEADLINE_NAMES = {
 }
 ATTENTION_PLOTS = 4
 
+# Location scorings of a metrics dict (see locflow.metrics.SCORINGS), as column labels.
+SCORING_LABELS = {
+    "locations": "predictor output",
+    "locations_threshold_only": "thresholds only",
+    "locations_hpa6": "predictor output, 6 HPA classes",
+    "locations_hpa6_threshold_only": "thresholds only, 6 HPA classes",
+}
+
 
 @dataclass
 class Run:
@@ -66,6 +79,22 @@ class Run:
         """Column heading of this run."""
         what = "cross-validation" if self.kind == "cv" else "independent test"
         return f"{self.name} ({what})"
+
+    @property
+    def hpa(self) -> bool:
+        """Whether the evaluated set is an HPA test set (scored on six classes too)."""
+        return bool(self.metrics.get("hpa"))
+
+    @property
+    def paper_scoring(self) -> str:
+        """The location scoring comparable with DeepLoc 2.0's published numbers."""
+        return "locations_hpa6_threshold_only" if self.hpa else "locations_threshold_only"
+
+    def scorings(self) -> list[str]:
+        """The location scorings this run has, in `SCORING_LABELS` order."""
+        node = self.metrics["per_fold"] if self.kind == "cv" else {"": self.metrics["metrics"]}
+        have = {k for m in node.values() for k in m}
+        return [k for k in SCORING_LABELS if k in have]
 
     def value(self, key: str) -> tuple[float | None, float | None]:
         """(value, std) of a flattened metric key such as 'locations.accuracy'."""
@@ -135,27 +164,64 @@ class Table:
 
 
 def localization_table(runs: list[Run]) -> Table:
-    """Headline metrics of every run, DeepLoc 2.0's published numbers beside them."""
+    """Headline metrics of every run scored as DeepLoc 2.0's paper did, its numbers beside."""
     kinds = [k for k in ("cv", "test") if any(r.kind == k for r in runs)]
-    header = ["Metric"] + [r.label for r in runs]
+    header = ["Metric"] + [r.label + (", 6 HPA classes" if r.hpa else "") for r in runs]
     header += [f"DeepLoc 2.0 ProtT5, {'SwissProt CV' if k == 'cv' else 'HPA test'}" for k in kinds]
     rows = []
     for key, name in HEADLINE_NAMES.items():
-        row = [name] + [_fmt(*r.value(f"locations.{key}")) for r in runs]
+        row = [name] + [_fmt(*r.value(f"{r.paper_scoring}.{key}")) for r in runs]
         # Published numbers keep the paper's two decimals.
         row += [
             "–" if DEEPLOC2_PUBLISHED[k].get(key) is None else f"{DEEPLOC2_PUBLISHED[k][key]:.2f}"
             for k in kinds
         ]
         rows.append(row)
-    scored = {r.label: r.value("locations.scored_classes")[0] for r in runs if r.kind == "test"}
+    scored = {
+        r.label: r.value(f"{r.paper_scoring}.scored_classes")[0]
+        for r in runs
+        if r.kind == "test" and not r.hpa
+    }
     note = (
-        "Cross-validation: mean ± standard deviation over folds, each fold model on its own "
-        "test fold. Independent test: the fold models' averaged probabilities with the mean of "
-        "their thresholds, scored on the classes present in the test set"
+        "Scored as DeepLoc 2.0's paper scored: a protein's locations are those at or above "
+        "their thresholds, possibly none (locflow's predictor output, which gives a protein "
+        "with none the location closest to its threshold, is in the next table). "
+        "Cross-validation: mean ± sample standard deviation over folds, each fold model on "
+        "its own test fold with its own thresholds. Independent test: the fold models' "
+        "averaged probabilities with the mean of their thresholds. An HPA test set is scored "
+        f"on DeepLoc 2.0's six HPA classes ({', '.join(DEEPLOC2_HPA_CLASSES)}); proteins with "
+        "none of them are left out. Another test set is scored on the classes it has"
     )
     note += "".join(f"; {k}: {', '.join(v)}" for k, v in scored.items() if v) + "."
-    return Table("Localization", header, rows, note)
+    if any(not r.scorings() or r.paper_scoring not in r.scorings() for r in runs):
+        note += " A dash in a whole column: the evaluation predates this scoring; rerun it."
+    return Table("Localization, scored as in DeepLoc 2.0's paper", header, rows, note)
+
+
+def scorings_table(runs: list[Run]) -> Table:
+    """Headline metrics of every run under every location scoring it has, labelled."""
+    columns = [(r, key) for r in runs for key in r.scorings()]
+    header = ["Metric"] + [f"{r.label}: {_scoring_label(r, key)}" for r, key in columns]
+    rows = [
+        [name] + [_fmt(*r.value(f"{key}.{metric}")) for r, key in columns]
+        for metric, name in HEADLINE_NAMES.items()
+    ]
+    note = (
+        "Predictor output: what locflow predict reports, the locations at or above their "
+        "thresholds, or, when there is none, the one closest to its threshold (highest "
+        "probability / threshold), so every protein gets at least one. Thresholds only: the "
+        "locations at or above their thresholds, possibly none, as DeepLoc 2.0's paper "
+        "scored. Without '6 HPA classes': scored on the classes present in the evaluated set."
+    )
+    return Table("Localization, every scoring", header, rows, note)
+
+
+def _scoring_label(run: Run, key: str) -> str:
+    label = SCORING_LABELS[key]
+    if run.hpa and "hpa6" not in key:
+        scored = run.value(f"{key}.scored_classes")[0] or []
+        label += f", {len(scored)} classes" if scored else ""
+    return label
 
 
 def per_class_table(runs: list[Run]) -> Table:
@@ -174,13 +240,25 @@ def per_class_table(runs: list[Run]) -> Table:
         rows.append(row)
     mem = ["Membrane-bound"]
     for r in runs:
-        mem += [_fmt(*r.value("membrane.mcc")), _fmt(*r.value("membrane.roc_auc"))]
+        if r.value("membrane.mcc")[0] is None and not _membrane_scored(r):
+            mem += ["not scored", "not scored"]
+        else:
+            mem += [_fmt(*r.value("membrane.mcc")), _fmt(*r.value("membrane.roc_auc"))]
     rows.append(mem)
     note = (
-        "A dash: the class is absent from the evaluated proteins. DeepLoc 2.0's per-location "
-        "MCCs are not quoted: only numbers that can be cited exactly are shown."
+        "Locations as locflow's predictor outputs them. A dash: the class is absent from the "
+        "evaluated proteins. Membrane-bound is not scored where no evaluated protein is "
+        "annotated membrane-bound: HPA has no membrane annotation, and an MCC there would be "
+        "0 whatever the model does. DeepLoc 2.0's per-location MCCs are not quoted: only "
+        "numbers that can be cited exactly are shown."
     )
     return Table("Per-location MCC and ROC AUC", header, rows, note)
+
+
+def _membrane_scored(run: Run) -> bool:
+    """False when the evaluation left membrane metrics out (no membrane truth)."""
+    parts = run.metrics["per_fold"].values() if run.kind == "cv" else [run.metrics["metrics"]]
+    return any(m.get("membrane", {}).get("scored", True) for m in parts)
 
 
 def signal_table(runs: list[Run]) -> Table:
@@ -347,7 +425,8 @@ def build_report(folders: list[str | Path], out: str | Path) -> dict[str, Any]:
     if not folders:
         raise InputError("report needs at least one evaluation folder")
     runs = [load_run(f) for f in folders]
-    tables = [localization_table(runs), per_class_table(runs), signal_table(runs)]
+    tables = [localization_table(runs), scorings_table(runs), per_class_table(runs)]
+    tables.append(signal_table(runs))
     tables.append(attention_table(runs))
     out = Path(out)
     stamp = dt.date.today().isoformat()
@@ -399,4 +478,5 @@ __all__ = [
     "build_report",
     "load_run",
     "localization_table",
+    "scorings_table",
 ]
