@@ -280,7 +280,7 @@ def write_docs(result: dict[str, Any]) -> None:
         )
         + f"; sequences clipped to {s['clip_half']} + {s['clip_half']} residues; cnn "
         f"{s['channels']} channels, dilations 1-16; at most {s['epochs']} epochs "
-        "(early stopping on validation loss).",
+        "(early stopping and best epoch on the validation focal BCE, docs/model.md).",
         "",
         "| model | accuracy | Jaccard | micro F1 | macro F1 |",
         "| --- | --- | --- | --- | --- |",
@@ -313,7 +313,7 @@ def write_docs(result: dict[str, Any]) -> None:
         )
         + ".",
         "",
-        "DeepLoc's own partition is not homology-leak-free (DESIGN.md section 5), so these CV "
+        "DeepLoc's own partition is not homology-leak-free (see Partitioning above), so these CV "
         "numbers are optimistic; the published DeepLoc numbers come from full data, full-length "
         "models and (for 2.0) a pretrained ProtT5, not from this reduced CPU run.",
         "",

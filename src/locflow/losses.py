@@ -1,4 +1,4 @@
-"""Training losses (DESIGN.md section 6): focal BCE, attention KL to signals, DCT prior.
+"""Training losses (docs/model.md): focal BCE, attention KL to signals, DCT prior.
 
     loss = focal_bce(logits, targets) + 0.1 * attention_kl(...) + 0.1 * dct_prior(...)
 

@@ -1,6 +1,6 @@
 """The DeepLoc 2.0 head: Gaussian-smoothed attention pooling, 11 outputs, and the signal head.
 
-The model is `encoder -> pooling -> Linear(256 -> 11)` (DESIGN.md section 6). The encoder is
+The model is `encoder -> pooling -> Linear(256 -> 11)` (docs/model.md). The encoder is
 optional: with precomputed embeddings the inputs are already per-residue vectors; the `cnn`
 backbone and LoRA-tuned transformers are trained as part of the model. This module also builds
 padded batches (clipping, one-hot tokens, per-residue signal masks) so that training and
@@ -22,7 +22,7 @@ from locflow.classes import LOCATIONS, MEMBRANE, SIGNALS
 OUTPUTS: tuple[str, ...] = (*LOCATIONS, MEMBRANE)
 """The 11 outputs in order: the 10 location classes, then the membrane-bound flag."""
 
-# 5-tap Gaussian, sigma = 2, normalised to sum to 1 (DESIGN.md section 6).
+# 5-tap Gaussian, sigma = 2, normalised to sum to 1.
 GAUSSIAN_5: tuple[float, ...] = (0.1525, 0.2218, 0.2514, 0.2218, 0.1525)
 
 

@@ -1,4 +1,4 @@
-"""Train one cross-validation fold (DESIGN.md section 6).
+"""Train one cross-validation fold (docs/model.md).
 
 Fold K is the test fold and is never read; a different whole fold V (default (K + 1) mod k)
 validates: early stopping, the learning-rate schedule and the best epoch (all on the validation
