@@ -175,7 +175,7 @@ def test_small_file_case_insensitive_and_own_mapping(tmp_path: Path) -> None:
         HEADER
         + "ENSG1\tA\tEnhanced\tCell junctions;Vesicles\t\tCell junctions\t\n"
         + "ENSG2\tB\tApproved\tCytosol\t\t\t\n"
-        + "ENSG3\tC\tSupported\tVesicles\tEndosomes\t\tVesicles\n"
+        + "ENSG3\tC\tSupported\tVesicles\tLipid droplets\t\tVesicles\n"
     )
     funnel: dict = {}
     genes = read_hpa(path, funnel=funnel)
@@ -185,7 +185,7 @@ def test_small_file_case_insensitive_and_own_mapping(tmp_path: Path) -> None:
     own = tmp_path / "map.tsv"
     own.write_text(
         "hpa_location\tclass\nCell junctions\tCell membrane\nVesicles\tLysosome/Vacuole\n"
-        "Endosomes\t\nCytosol\tCytoplasm\n"
+        "Lipid droplets\t\nCytosol\tCytoplasm\n"
     )
     genes = read_hpa(path, mapping=load_mapping(own))
     assert [g.classes for g in genes] == [
