@@ -16,8 +16,10 @@ workflow {
     log.info(paramsSummaryLog(workflow))
     LOCFLOW()
 
+    // the handler runs after the workflow body, where `workflow` no longer names the run
+    def run = workflow
     workflow.onComplete {
-        if (workflow.success) {
+        if (run.success) {
             log.info("locflow: report in ${params.outdir}/report/report.html")
         }
     }

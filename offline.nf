@@ -13,8 +13,10 @@ workflow {
     log.warn('nf-schema left out (LOCFLOW_OFFLINE=true): parameters are not validated against nextflow_schema.json')
     LOCFLOW()
 
+    // the handler runs after the workflow body, where `workflow` no longer names the run
+    def run = workflow
     workflow.onComplete {
-        if (workflow.success) {
+        if (run.success) {
             log.info("locflow: report in ${params.outdir}/report/report.html")
         }
     }

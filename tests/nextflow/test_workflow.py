@@ -15,7 +15,6 @@ import csv
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -54,9 +53,8 @@ class Run:
 def nextflow(args: list[str], launch: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run Nextflow in `launch` (its work/ and .nextflow/ live there), offline, with this
     environment's locflow first on PATH."""
-    if not NEXTFLOW.exists() or not (ROOT / "tools/nextflow/lib/.complete").exists() and (
-        "NEXTFLOW" not in os.environ
-    ):
+    pinned_missing = not (ROOT / "tools/nextflow/lib/.complete").exists()
+    if not NEXTFLOW.exists() or ("NEXTFLOW" not in os.environ and pinned_missing):
         reason = f"no Nextflow at {NEXTFLOW}: run `make nextflow` (or set NEXTFLOW)"
         if os.environ.get("CI"):
             pytest.fail(reason)
@@ -202,7 +200,8 @@ def test_published_results(first_run: Run, demo_dir: Path) -> None:
 
 
 def test_software_versions_per_process(first_run: Run) -> None:
-    versions = yaml.safe_load((first_run.outdir / "pipeline_info/software_versions.yml").read_text())
+    info = first_run.outdir / "pipeline_info"
+    versions = yaml.safe_load((info / "software_versions.yml").read_text())
     assert set(versions) == DEMO_DIR_PROCESSES
     from locflow.mmseqs import mmseqs_version
 
@@ -219,7 +218,8 @@ def test_software_versions_per_process(first_run: Run) -> None:
 def test_metrics_equal_locflow_demo(first_run: Run, demo_run: Path) -> None:
     """One orchestration, two front ends: same data, seed and settings, same numbers."""
     for nextflow_dir, demo_dir in (("cv", "cv"), ("test", "hpa")):
-        ours = json.loads((first_run.outdir / "evaluation" / nextflow_dir / "metrics.json").read_text())
+        evaluation = first_run.outdir / "evaluation" / nextflow_dir
+        ours = json.loads((evaluation / "metrics.json").read_text())
         theirs = json.loads((demo_run / demo_dir / "metrics.json").read_text())
         assert metric_values(ours) == metric_values(theirs), nextflow_dir
     audit = json.loads((demo_run / "audit.json").read_text())
@@ -243,7 +243,7 @@ def test_resume_reruns_nothing_then_only_downstream_of_a_touched_input(
     third = run_pipeline(first_run.launch, first_run.outdir, *args)
     assert third.returncode == 0, third.output[-5000:]
     rows = third.trace()
-    rerun = sorted(f"{p}" for p in processes(rows, "COMPLETED"))
+    rerun = sorted(processes(rows, "COMPLETED"))
     assert rerun == ["CURATE_HPA", "EVALUATE", "FILTER_HOMOLOGS", "REPORT"]
     (evaluate,) = [r for r in rows if r["status"] == "COMPLETED" and "EVALUATE" in r["process"]]
     assert evaluate["tag"] == "test"
