@@ -1,4 +1,4 @@
-"""Cross-validation and independent-test evaluation of a model folder (DESIGN.md section 6).
+"""Cross-validation and independent-test evaluation of a model folder (docs/evaluation.md).
 
 - Cross-validation (a folds table is given): each fold model predicts its own test fold, with
   its own thresholds; metrics are computed per fold and summarised as mean ± std over folds

@@ -1,4 +1,4 @@
-"""Metrics of DeepLoc 2.0's tables (DESIGN.md section 6), computed with scikit-learn.
+"""Metrics of DeepLoc 2.0's tables (docs/evaluation.md), computed with scikit-learn.
 
 Locations are scored on the classes present in the truth (a class no protein has cannot be
 scored), and in up to four ways (`SCORINGS`): with locflow's predictor rule (a protein with no
