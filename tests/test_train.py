@@ -114,6 +114,26 @@ def test_resume_continues_exactly(tmp_path) -> None:
         train_fold(proteins, folds, tmp_path / "b", TrainSettings(epochs=3, **{**base, "seed": 6}))
 
 
+def test_resume_refuses_changed_proteins_or_folds_table(tmp_path) -> None:
+    """A resume after the proteins or folds table changed would mix two data sets silently."""
+    proteins, folds = planted_set(tmp_path / "data", per_fold=6)
+    base = {"fold": 0, "tokens_per_batch": 1024, "cnn": SMALL_CNN, "seed": 5}
+    train_fold(proteins, folds, tmp_path / "m", TrainSettings(epochs=1, **base))
+    saved_proteins, saved_folds = proteins.read_bytes(), folds.read_bytes()
+    planted_set(tmp_path / "data", per_fold=6, seed=1)  # same ids, other sequences
+    folds.write_bytes(saved_folds)
+    with pytest.raises(InputError, match="other data.*proteins_table"):
+        train_fold(proteins, folds, tmp_path / "m", TrainSettings(epochs=2, **base))
+    proteins.write_bytes(saved_proteins)
+    ids = [f"P{f}_{i}" for f in range(4) for i in range(6)]
+    write_table(folds_table(ids, [(n + 1) % 4 for n in range(len(ids))]), folds)
+    with pytest.raises(InputError, match="other data.*folds_table"):
+        train_fold(proteins, folds, tmp_path / "m", TrainSettings(epochs=2, **base))
+    folds.write_bytes(saved_folds)  # the original tables resume
+    resumed = train_fold(proteins, folds, tmp_path / "m", TrainSettings(epochs=2, **base))
+    assert resumed["training"]["epochs_run"] == 2
+
+
 def test_cli_train_and_bad_input(tmp_path, monkeypatch, capsys) -> None:
     from typer.testing import CliRunner
 

@@ -408,6 +408,33 @@ _RESUME_KEYS = (
 )
 
 
+def _data_fingerprint(record: dict[str, Any]) -> dict[str, str]:
+    """The part of a training record a resume state keeps: table and id-set sha256s."""
+    return {
+        "proteins_table": record["proteins_table"]["sha256"],
+        "folds_table": record["folds_table"]["sha256"],
+        "train_ids": record["train"]["sha256"],
+        "validation_ids": record["validation"]["sha256"],
+    }
+
+
+def _check_resume_data(
+    folder: Path, stored: dict[str, str] | None, current: dict[str, str]
+) -> None:
+    """Refuse to resume on other data than the interrupted run read."""
+    if stored is None:
+        raise InputError(
+            f"{folder / 'resume.pt'}: resume state does not record the tables it was trained "
+            "on, so resuming could mix data; delete resume.pt to start over"
+        )
+    changed = sorted(k for k in current if stored.get(k) != current[k])
+    if changed:
+        raise InputError(
+            f"{folder / 'resume.pt'}: resume state was made with other data "
+            f"({', '.join(changed)} changed); use another --out or delete resume.pt"
+        )
+
+
 def train_fold(
     proteins: str | Path,
     folds: str | Path,
@@ -472,6 +499,10 @@ def train_fold(
         optimizer, mode="min", factor=0.1, patience=settings.lr_patience, min_lr=settings.min_lr
     )
     fingerprint = {key: asdict(settings)[key] for key in _RESUME_KEYS}
+    # The data this run reads, by the same record config.json keeps: a resume must continue
+    # on the very tables (and so the very training and validation proteins) it started with.
+    record = training_record(proteins, folds, train.ids, val.ids)
+    data_print = _data_fingerprint(record)
     state = load_resume(folder)
     history: list[dict[str, Any]] = []
     best_loss, best_epoch, bad_epochs, stopped, start = float("inf"), 0, 0, False, 0
@@ -485,6 +516,7 @@ def train_fold(
                 f"{folder}: resume state was made with other settings ({', '.join(changed)}); "
                 "use another --out or delete resume.pt"
             )
+        _check_resume_data(folder, state.get("data"), data_print)
         load_weights(model, state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -546,6 +578,7 @@ def train_fold(
                 folder,
                 {
                     "settings": fingerprint,
+                    "data": data_print,
                     "epoch": epoch + 1,
                     "model": {k_: v.detach().cpu() for k_, v in stored_state(model).items()},
                     "best": {k_: v.cpu() for k_, v in best_weights.items()},
@@ -592,7 +625,7 @@ def train_fold(
         },
     )
     # What this model saw: evaluation refuses to score these proteins with it.
-    config[TRAINING_DATA] = training_record(proteins, folds, train.ids, val.ids)
+    config[TRAINING_DATA] = record
     save_fold(folder, model, config)
     write_ensemble(out)
     return config
