@@ -129,33 +129,74 @@ def load_fold(
     return model, config
 
 
-def list_folds(model_dir: str | Path) -> list[dict[str, Any]]:
-    """Every finished fold (config + weights) under `model_dir`, by fold number.
+def list_folds(model_dir: str | Path, *, check_listed: bool = True) -> list[dict[str, Any]]:
+    """Every fold model (config + weights) under `model_dir`, by fold number.
 
     The folders themselves are the truth: folds trained as separate tasks (Nextflow) are
     collected into one folder without a shared ensemble.json, and two folds finishing at once
-    may each write an ensemble.json that misses the other.
+    may each write an ensemble.json that misses the other. A folder that would silently change
+    the ensemble is an InputError instead: a `fold*` folder with a config but no weights (or
+    weights but no config, or only an interrupted training's resume state), two folders that
+    claim the same fold, a folder whose name and config disagree on the fold, or a fold that
+    ensemble.json lists but no folder holds.
     """
     model_dir = Path(model_dir)
-    folds = []
-    for cfg_path in sorted(model_dir.glob("fold*/" + CONFIG)):
-        cfg = read_config(cfg_path.parent)
-        if (cfg_path.parent / WEIGHTS).exists():
-            folds.append(
-                {
-                    "fold": cfg["fold"],
-                    "path": cfg_path.parent.name,
-                    "backbone": cfg["backbone"],
-                    "validation_fold": cfg["validation_fold"],
-                }
+    folds: list[dict[str, Any]] = []
+    by_fold: dict[int, str] = {}
+    for folder in sorted(p for p in model_dir.glob("fold*") if p.is_dir()):
+        has_config, has_weights = (folder / CONFIG).exists(), (folder / WEIGHTS).exists()
+        if not has_config and not has_weights:
+            if (folder / RESUME).exists():
+                raise InputError(
+                    f"{folder}: training of this fold did not finish (only {RESUME}); "
+                    "finish it or remove the folder"
+                )
+            continue
+        if not has_weights:
+            raise InputError(
+                f"{folder / WEIGHTS}: missing, so the ensemble would lack this fold; "
+                "retrain the fold or remove its folder"
             )
+        if not has_config:
+            raise InputError(f"{folder / CONFIG}: missing beside the fold's weights")
+        cfg = read_config(folder)
+        try:
+            fold = int(cfg["fold"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{folder / CONFIG}: no fold number ({exc})") from exc
+        if folder.name != f"fold{fold}":
+            raise InputError(
+                f"{folder / CONFIG}: says fold {fold} but the folder is {folder.name}; "
+                f"a model folder holds each fold once, as fold<k>/"
+            )
+        if fold in by_fold:
+            raise InputError(f"{folder}: fold {fold} also in {by_fold[fold]}")
+        by_fold[fold] = folder.name
+        folds.append(
+            {
+                "fold": fold,
+                "path": folder.name,
+                "backbone": cfg["backbone"],
+                "validation_fold": cfg["validation_fold"],
+            }
+        )
     folds.sort(key=lambda f: f["fold"])
+    listed = model_dir / ENSEMBLE
+    if check_listed and listed.exists():
+        ensemble = read_json(listed)
+        wanted = {int(f["fold"]) for f in ensemble.get("folds", []) if "fold" in f}
+        lost = sorted(wanted - set(by_fold))
+        if lost:
+            raise InputError(
+                f"{listed}: lists fold(s) {', '.join(map(str, lost))} that the folder no longer "
+                "holds; restore or retrain them, or remove ensemble.json to use the rest"
+            )
     return folds
 
 
 def write_ensemble(model_dir: str | Path) -> dict[str, Any]:
     """(Re)write `ensemble.json` listing every finished fold under `model_dir`."""
-    folds = list_folds(model_dir)
+    folds = list_folds(model_dir, check_listed=False)
     ensemble = {
         "format": FORMAT,
         "folds": folds,
