@@ -59,3 +59,47 @@ def test_interrupted_fold_is_refused(tiny_model, tmp_path):  # noqa: F811
     (model / "fold2" / "resume.pt").write_bytes(b"x")
     with pytest.raises(InputError, match="fold2: training of this fold did not finish"):
         load_ensemble(model, "cpu")
+
+
+# --- item 3: partition of too little, evaluation of part of a test set -------------------------
+
+
+def test_partition_of_an_empty_table_is_an_error(tmp_path):
+    from locflow.partition import run_partition
+    from locflow.tables import proteins_table, write_table
+
+    empty = tmp_path / "proteins.parquet"
+    write_table(proteins_table([]), empty)
+    with pytest.raises(InputError, match="proteins.parquet: the proteins table has no proteins"):
+        run_partition(empty, tmp_path / "folds.parquet")
+    assert not (tmp_path / "folds.parquet").exists()
+
+
+def test_partition_of_fewer_proteins_than_folds_warns(tmp_path, caplog):
+    import logging
+
+    from locflow.partition import partition_table
+    from locflow.tables import protein_record, proteins_table
+
+    seqs = ["MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ", "MSDNGPQNQRNAPRITFGGPSDSTGSNQNGERS",
+            "MADQLTEEQIAEFKEAFSLFDKDGDGTITTKEL"]  # fmt: skip
+    table = proteins_table([protein_record(f"P{i}", s, ["Nucleus"]) for i, s in enumerate(seqs)])
+    with caplog.at_level(logging.WARNING, logger="locflow.partition"):
+        _, report = partition_table(table, k=5)
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "3 proteins into 5 folds" in text and "have no proteins" in text
+    assert len(report["empty_folds"]) >= 2
+
+
+def test_evaluate_refuses_a_folds_table_covering_part_of_a_test_fold(tiny_model, tmp_path):  # noqa: F811
+    from locflow.evaluate import evaluate
+    from locflow.tables import folds_table, read_folds, write_table
+
+    table = read_folds(tiny_model.folds).to_pydict()
+    pairs = list(zip(table["id"], table["fold"], strict=True))
+    half = [(i, f) for n, (i, f) in enumerate(pairs) if f != 0 or n % 2]
+    path = tmp_path / "half.parquet"
+    write_table(folds_table([i for i, _ in half], [f for _, f in half]), path)
+    with pytest.raises(InputError, match=r"half.parquet: puts only \d+ of model fold 0's"):
+        evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv", folds=path, device="cpu")
+    assert not (tmp_path / "cv").exists()

@@ -13,8 +13,11 @@ which metrics.json repeats under ``scorings``.
 
 Cross-validation cannot score a protein with a fold model that trained or validated on it:
 each fold's config records its training and validation ids (locflow.checkpoint), and a folds
-table that would do so is refused. Model folders from before that record get a warning. An
-independent test set that shares proteins with a fold model's training data gets a warning.
+table that would do so is refused, and so is one that leaves out some of a fold model's
+held-out proteins (`check_coverage`: it would score part of a test fold as the whole); what
+was scored is counted under ``coverage`` in metrics.json. Model folders from before that
+record get a warning. An independent test set that shares proteins with a fold model's
+training data gets a warning.
 
 The output folder gets ``metrics.json`` (+ ``metrics.tsv``), ``predictions.parquet`` (the
 predictions table of locflow.predict plus ``locations_threshold_only``, ``fold``, ``sequence``
@@ -160,6 +163,7 @@ def evaluate(
         full = load_ensemble(model_dir, device, embeddings=embeddings)
         scored_ids = {k: [r["id"] for r in rows if fold_of.get(r["id"]) == k] for k in full.folds}
         unchecked = check_held_out([c for _, c in full.models], scored_ids, str(folds))
+        coverage = check_coverage([c for _, c in full.models], rows, fold_of, folds)
         _warn_unchecked(model_dir, unchecked)
         base["held_out_check"] = {"unchecked_folds": unchecked}
         per_fold: dict[str, Any] = {}
@@ -180,6 +184,7 @@ def evaluate(
         metrics = {
             "kind": "cv",
             **base,
+            "coverage": coverage,
             "folds": full.folds,
             "summary": summarize(list(per_fold.values())),
             "per_fold": per_fold,
@@ -232,6 +237,63 @@ def evaluate(
     return metrics
 
 
+def check_coverage(
+    configs: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    fold_of: dict[str, int],
+    folds: str | Path,
+) -> dict[str, int]:
+    """Count what a cross-validation scores, and refuse a folds table that leaves out test
+    proteins of a fold model.
+
+    Each fold model's training record (locflow.checkpoint) names the proteins it trained and
+    validated on. A protein of the data that fold model k never saw but another fold model
+    did was in the partition, so it is one of model k's held-out test proteins: a folds table
+    that does not put it in fold k would silently score only part of model k's test set (a
+    folds table of other data, or one that covers half the proteins). Proteins no fold model
+    saw (removed by partition, or new) and folds without a model are only counted.
+    """
+    from locflow.checkpoint import read_training_record
+
+    ids = [r["id"] for r in rows]
+    records = {int(c["fold"]): read_training_record(c) for c in configs}
+    known = {k: r for k, r in records.items() if r is not None}
+    seen = {k: r.train | r.validation for k, r in known.items()}
+    for k, record in sorted(known.items()):
+        others = [v for j, v in seen.items() if j != k]
+        if not others:
+            continue
+        held = [i for i in ids if i not in seen[k] and any(i in v for v in others)]
+        lost = [i for i in held if fold_of.get(i) != k]
+        if lost:
+            examples = ", ".join(lost[:3]) + (", ..." if len(lost) > 3 else "")
+            raise InputError(
+                f"{folds}: puts only {len(held) - len(lost)} of model fold {k}'s {len(held)} "
+                f"held-out proteins in fold {k} ({examples} are not); scoring would cover part "
+                f"of its test set: evaluate with the folds table it was trained with "
+                f"({record.folds_table.get('path', '?')})"
+            )
+    modelled = set(records)
+    no_fold = sum(i not in fold_of for i in ids)
+    no_model = sum(i in fold_of and fold_of[i] not in modelled for i in ids)
+    coverage = {
+        "proteins": len(ids),
+        "scored": len(ids) - no_fold - no_model,
+        "without_fold": no_fold,
+        "fold_without_model": no_model,
+    }
+    if no_fold or no_model:
+        log.info(
+            "%s: %d of %d proteins scored (%d without a fold, %d in folds without a model)",
+            folds,
+            coverage["scored"],
+            len(ids),
+            no_fold,
+            no_model,
+        )
+    return coverage
+
+
 def _warn_unchecked(model_dir: str | Path, folds: list[int]) -> None:
     """One warning for fold models without a training record (trained by older locflow)."""
     if folds:
@@ -261,4 +323,4 @@ def headline(metrics: dict[str, Any]) -> str:
     )
 
 
-__all__ = ["evaluate", "headline", "metrics_of", "predict_proteins"]
+__all__ = ["check_coverage", "evaluate", "headline", "metrics_of", "predict_proteins"]

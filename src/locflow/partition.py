@@ -474,11 +474,30 @@ def partition_table(
     """Partition a proteins table; return the folds table and the JSON-ready report."""
     ids = proteins.column("id").to_pylist()
     sequences = proteins.column("sequence").to_pylist()
+    if not ids:
+        raise InputError("the proteins table has no proteins: nothing to partition")
+    if len(ids) < k:
+        log.warning(
+            "%d proteins into %d folds: at least %d fold(s) will be empty",
+            len(ids),
+            k,
+            k - len(ids),
+        )
     mmseqs.check_sequences(ids, sequences)
     folds, report = partition_sequences(
         sequences, label_matrix(proteins), k, threshold, seed, search, options
     )
     report["removed"]["ids"] = [pid for pid, f in zip(ids, folds, strict=True) if f == REMOVED]
+    empty = [f for f, size in enumerate(report.get("fold_sizes", [])) if size == 0]
+    report["empty_folds"] = empty
+    if empty:
+        log.warning(
+            "fold(s) %s have no proteins (%d proteins, %d folds): training or evaluating "
+            "such a fold will fail",
+            ", ".join(map(str, empty)),
+            len(ids),
+            k,
+        )
     return folds_table(ids, folds.tolist()), report
 
 
@@ -494,6 +513,8 @@ def run_partition(
 ) -> dict[str, Any]:
     """Read a proteins table, partition it, write the folds table and its JSON report."""
     proteins = read_proteins(proteins_path)
+    if proteins.num_rows == 0:
+        raise InputError(f"{proteins_path}: the proteins table has no proteins to partition")
     table, report = partition_table(proteins, k, threshold, seed, search, options)
     report["input"] = str(proteins_path)
     write_table(table, out, metadata={"locflow.threshold": str(threshold), "locflow.folds": str(k)})
