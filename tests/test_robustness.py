@@ -103,3 +103,88 @@ def test_evaluate_refuses_a_folds_table_covering_part_of_a_test_fold(tiny_model,
     with pytest.raises(InputError, match=r"half.parquet: puts only \d+ of model fold 0's"):
         evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv", folds=path, device="cpu")
     assert not (tmp_path / "cv").exists()
+
+
+# --- items 4 and 5: an --out folder is owned by one run, and cleaned of a killed run's files ---
+
+
+def _tiny_fasta(tmp_path: Path, ids: list[str]) -> Path:
+    path = tmp_path / "in.fasta"
+    path.write_text("".join(f">{i}\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n" for i in ids))
+    return path
+
+
+def test_second_run_into_a_locked_out_folder_stops(tiny_model, tmp_path):  # noqa: F811
+    from locflow.files import owned_folder
+    from locflow.predict import predict_fasta
+
+    fasta, out = _tiny_fasta(tmp_path, ["a"]), tmp_path / "out"
+    with owned_folder(out):  # a first run is still writing
+        with pytest.raises(InputError, match="another locflow run .* is writing into this"):
+            predict_fasta(fasta, tiny_model.model, out, device="cpu")
+        assert not (out / "predictions.parquet").exists()
+    predict_fasta(fasta, tiny_model.model, out, device="cpu")  # released: runs
+    assert (out / "summary.json").exists()
+
+
+def test_lock_of_a_killed_run_does_not_block(tmp_path):
+    import subprocess
+    import sys
+
+    from locflow.files import owned_folder
+
+    out = tmp_path / "out"
+    code = "import sys, time\nfrom locflow.files import owned_folder\n"
+    code += f"with owned_folder({str(out)!r}):\n"
+    code += "    print('locked', flush=True)\n    time.sleep(60)\n"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(InputError, match=f"process {proc.pid}"):
+            with owned_folder(out):
+                pass
+    finally:
+        proc.kill()
+        proc.wait()
+    with owned_folder(out):  # the system released the dead run's lock
+        pass
+
+
+def test_run_removes_a_killed_runs_leftovers_and_old_plots(tiny_model, tmp_path):  # noqa: F811
+    from locflow.predict import predict_fasta
+
+    out = tmp_path / "out"
+    predict_fasta(_tiny_fasta(tmp_path, ["old1", "old2"]), tiny_model.model, out, plots=True,
+                  device="cpu")  # fmt: skip
+    # What a kill -9 during a second run leaves: hidden temporaries, a half-written plots copy.
+    (out / ".results.csv.x1y2.tmp").write_text("partial")
+    (out / ".plots.abcd.tmp").mkdir()
+    (out / ".plots.abcd.tmp" / "half.png").write_bytes(b"\x89PNG")
+    (out / ".plots.abcd.tmp" / ".half.csv.q.tmp").write_text("AA")
+    predict_fasta(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
+                  device="cpu")  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".locflow.lock", "attention.h5", "plots", "predictions.parquet", "results.csv",
+        "summary.json",
+    ]  # fmt: skip
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["new.csv", "new.png"]
+    predict_fasta(_tiny_fasta(tmp_path, ["newer"]), tiny_model.model, out, device="cpu")
+    assert not (out / "plots").exists()  # no plots asked: none from an older run stay
+
+
+def test_plots_of_a_failed_run_never_replace_the_old_ones(tiny_model, tmp_path, monkeypatch):  # noqa: F811
+    import locflow.predict as predict
+
+    out = tmp_path / "out"
+    predict.predict_fasta(_tiny_fasta(tmp_path, ["old"]), tiny_model.model, out, plots=True,
+                          device="cpu")  # fmt: skip
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(predict, "_write_plots", broken)
+    with pytest.raises(RuntimeError):
+        predict.predict_fasta(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
+                              device="cpu")  # fmt: skip
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["old.csv", "old.png"]
+    assert not list(out.glob(".*.tmp"))

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from locflow.checkpoint import check_held_out, seen_proteins
 from locflow.classes import LOCATIONS, SIGNALS
-from locflow.files import InputError, atomic_path
+from locflow.files import InputError, atomic_path, owned_folder
 from locflow.metrics import (
     SCORINGS,
     THRESHOLD_ONLY_COLUMN,
@@ -226,14 +226,15 @@ def evaluate(
         "record",
         pa.array(np.arange(combined.num_rows), pa.int64()),
     )
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "predictions.parquet") as tmp:
-        pq.write_table(combined, tmp)
-    with atomic_path(out / "attention.h5") as tmp:
-        writer = AttentionWriter(tmp, {"model": str(model_dir), "kind": metrics["kind"]})
-        writer.add(combined.column("id").to_pylist(), list(range(combined.num_rows)), attention)
-        writer.close()
-    write_metrics(out / "metrics.json", metrics)
+    with owned_folder(out):  # one run at a time; a killed run's temporaries removed first
+        with atomic_path(out / "predictions.parquet") as tmp:
+            pq.write_table(combined, tmp)
+        with atomic_path(out / "attention.h5") as tmp:
+            writer = AttentionWriter(tmp, {"model": str(model_dir), "kind": metrics["kind"]})
+            ids = combined.column("id").to_pylist()
+            writer.add(ids, list(range(combined.num_rows)), attention)
+            writer.close()
+        write_metrics(out / "metrics.json", metrics)
     return metrics
 
 

@@ -38,6 +38,99 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+LOCK_NAME = ".locflow.lock"
+"""The lock file of an output folder owned by a running command (see `owned_folder`)."""
+
+
+def make_folder(path: str | Path, what: str = "--out") -> Path:
+    """Create folder `path` (and parents); an existing file or an uncreatable path is an
+    InputError naming `what` and the path."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{what} {path}: exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{what} {path}: cannot create the folder ({exc.strerror})") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {path}: folder is not writable")
+    return path
+
+
+def remove_leftovers(folder: str | Path) -> list[Path]:
+    """Remove what an interrupted write left in `folder`: the hidden `.<name>.*.tmp` files
+    and folders of `atomic_path` and `atomic_folder`. Returns what was removed."""
+    import shutil
+
+    removed = []
+    for leftover in sorted(Path(folder).glob(".*.tmp")):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    return removed
+
+
+@contextlib.contextmanager
+def owned_folder(path: str | Path, what: str = "--out") -> Iterator[Path]:
+    """Create output folder `path` and own it for the block: one run at a time.
+
+    The lock is an exclusive `flock` on `<path>/.locflow.lock`, which the system releases when
+    the process ends however it ends, so a killed run never leaves the folder locked. A second
+    run gets an InputError at once. Once the lock is held, the leftovers of a killed run
+    (`remove_leftovers`) are removed before anything is written.
+    """
+    import fcntl
+
+    path = make_folder(path, what)
+    lock = path / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    except OSError as exc:
+        raise InputError(f"{what} {path}: cannot create {LOCK_NAME} ({exc.strerror})") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+            raise InputError(
+                f"{what} {path}: another locflow run (process {owner}) is writing into this "
+                "folder; wait for it to finish or choose another folder"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        remove_leftovers(path)
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield a hidden temporary folder beside `path`; it replaces `path` (a folder) only if
+    the block succeeds, so readers see the old folder or the new one, never a mix."""
+    import shutil
+
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_UMASK)
+        if path.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{path.name}.old.", suffix=".tmp", dir=path.parent)
+            )
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_text(path: str | Path, text: str) -> None:
     """Write text to `path` atomically."""
     with atomic_path(path) as tmp:

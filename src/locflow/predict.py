@@ -32,6 +32,7 @@ import csv
 import itertools
 import json
 import re
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from locflow.classes import LOCATIONS, MEMBRANE, SIGNALS
-from locflow.files import InputError, atomic_path, write_json
+from locflow.files import (
+    InputError,
+    atomic_folder,
+    atomic_path,
+    make_folder,
+    owned_folder,
+    write_json,
+)
 from locflow.sequences import FastaRecord
 
 PROBABILITY_COLUMNS: tuple[str, ...] = (*LOCATIONS, MEMBRANE)
@@ -417,9 +425,8 @@ def predict_fasta(
     # fails at once.
     stream = read_fasta(fasta)
     first = next(stream)
+    out_dir = make_folder(out_dir)
     ensemble = load_ensemble(model_dir, device, embeddings=embeddings)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     statuses: dict[str, int] = {}
     total = predicted = clipped = 0
     seen_stems: set[str] = set()
@@ -440,52 +447,62 @@ def predict_fasta(
     }
     schema = PREDICTIONS_SCHEMA.with_metadata(meta)
     bar = _progress(progress)
-    with contextlib.ExitStack() as stack:
-        pq_tmp = stack.enter_context(atomic_path(out_dir / "predictions.parquet"))
-        csv_tmp = stack.enter_context(atomic_path(out_dir / "results.csv"))
-        h5_tmp = stack.enter_context(atomic_path(out_dir / "attention.h5"))
-        writer = stack.enter_context(pq.ParquetWriter(pq_tmp, schema))
-        csv_fh = stack.enter_context(open(csv_tmp, "w", newline="", encoding="utf-8"))
-        rows = csv.writer(csv_fh, lineterminator="\n")
-        rows.writerow(CSV_COLUMNS)
-        att_writer = AttentionWriter(h5_tmp, attrs)
-        stack.callback(att_writer.close)
-        stack.enter_context(bar)
-        task = bar.add_task("predicting", total=None)
-        for chunk in chunks(itertools.chain([first], stream), chunk_residues):
-            numbers = list(range(total, total + len(chunk)))
-            ok_index = [i for i, r in enumerate(chunk) if r.ok]
-            out = None
-            if ok_index:
-                out = ensemble.predict([chunk[i].sequence for i in ok_index], tokens_per_batch)
-            table = predictions_table(chunk, numbers, ensemble, out, ok_index)
-            writer.write_table(table.replace_schema_metadata(meta))
-            rows.writerows(csv_rows(table))
-            if out is not None:
-                att_writer.add(
-                    [chunk[i].id for i in ok_index], [numbers[i] for i in ok_index], out.attention
-                )
-                if plots:
-                    thr = dict(zip(LOCATIONS, ensemble.thresholds.tolist(), strict=False))
-                    _write_plots(out_dir / "plots", table, chunk, ok_index, out, seen_stems, thr)
-            for rec in chunk:
-                statuses[rec.status] = statuses.get(rec.status, 0) + 1
-            total += len(chunk)
-            predicted += len(ok_index)
-            clipped += sum(bool(c) for c in table.column("clipped").to_pylist())
-            bar.update(task, advance=len(chunk), description=f"predicted {predicted} proteins")
-    summary = {
-        "input": str(fasta),
-        "model": str(model_dir),
-        "folds": ensemble.folds,
-        "records": total,
-        "predicted": predicted,
-        "clipped": clipped,
-        "statuses": statuses,
-        "outputs": ["predictions.parquet", "results.csv", "attention.h5"]
-        + (["plots/"] if plots else []),
-    }
-    write_json(out_dir / "summary.json", summary)
+    # One run owns the folder; what a killed run left there is removed first. The tables are
+    # written beside their final names and renamed when complete; plots go to a hidden folder
+    # that replaces plots/ only when the run succeeds, and a run without plots removes the
+    # old plots/: plots/ never mixes two runs.
+    with owned_folder(out_dir):
+        with contextlib.ExitStack() as stack:
+            plot_dir = stack.enter_context(atomic_folder(out_dir / "plots")) if plots else None
+            pq_tmp = stack.enter_context(atomic_path(out_dir / "predictions.parquet"))
+            csv_tmp = stack.enter_context(atomic_path(out_dir / "results.csv"))
+            h5_tmp = stack.enter_context(atomic_path(out_dir / "attention.h5"))
+            writer = stack.enter_context(pq.ParquetWriter(pq_tmp, schema))
+            csv_fh = stack.enter_context(open(csv_tmp, "w", newline="", encoding="utf-8"))
+            rows = csv.writer(csv_fh, lineterminator="\n")
+            rows.writerow(CSV_COLUMNS)
+            att_writer = AttentionWriter(h5_tmp, attrs)
+            stack.callback(att_writer.close)
+            stack.enter_context(bar)
+            task = bar.add_task("predicting", total=None)
+            for chunk in chunks(itertools.chain([first], stream), chunk_residues):
+                numbers = list(range(total, total + len(chunk)))
+                ok_index = [i for i, r in enumerate(chunk) if r.ok]
+                out = None
+                if ok_index:
+                    out = ensemble.predict([chunk[i].sequence for i in ok_index], tokens_per_batch)
+                table = predictions_table(chunk, numbers, ensemble, out, ok_index)
+                writer.write_table(table.replace_schema_metadata(meta))
+                rows.writerows(csv_rows(table))
+                if out is not None:
+                    att_writer.add(
+                        [chunk[i].id for i in ok_index],
+                        [numbers[i] for i in ok_index],
+                        out.attention,
+                    )
+                    if plot_dir is not None:
+                        thr = dict(zip(LOCATIONS, ensemble.thresholds.tolist(), strict=False))
+                        _write_plots(plot_dir, table, chunk, ok_index, out, seen_stems, thr)
+                for rec in chunk:
+                    statuses[rec.status] = statuses.get(rec.status, 0) + 1
+                total += len(chunk)
+                predicted += len(ok_index)
+                clipped += sum(bool(c) for c in table.column("clipped").to_pylist())
+                bar.update(task, advance=len(chunk), description=f"predicted {predicted} proteins")
+        if not plots and (out_dir / "plots").is_dir():
+            shutil.rmtree(out_dir / "plots")
+        summary = {
+            "input": str(fasta),
+            "model": str(model_dir),
+            "folds": ensemble.folds,
+            "records": total,
+            "predicted": predicted,
+            "clipped": clipped,
+            "statuses": statuses,
+            "outputs": ["predictions.parquet", "results.csv", "attention.h5"]
+            + (["plots/"] if plots else []),
+        }
+        write_json(out_dir / "summary.json", summary)
     return summary
 
 
