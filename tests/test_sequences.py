@@ -147,3 +147,23 @@ def test_read_fasta_truncated_gzip(tmp_path: Path) -> None:
     path = _write(tmp_path, data[: len(data) // 2], "cut.fa.gz")
     with pytest.raises(InputError, match="is the gzip file complete"):
         list(read_fasta(path))
+
+
+def test_read_fasta_corrupt_deflate_data(tmp_path: Path) -> None:
+    data = bytearray(gzip.compress(b">P1\nMKVLA\n" * 2000))
+    data[20:40] = b"\xff" * 20  # valid gzip header, broken deflate stream
+    path = _write(tmp_path, bytes(data), "bad.fa.gz")
+    with pytest.raises(InputError, match=r"bad.fa.gz: cannot read .*gzip file complete"):
+        list(read_fasta(path))
+
+
+def test_read_fasta_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a folder, not a FASTA file"):
+        list(read_fasta(tmp_path))
+
+
+def test_read_fasta_utf8_byte_order_mark(tmp_path: Path) -> None:
+    recs = _records(tmp_path, b"\xef\xbb\xbf>P1 d\nMKV\n")
+    assert recs == [FastaRecord("P1", "d", "MKV", "ok")]
+    gz = _write(tmp_path, gzip.compress(b"\xef\xbb\xbf>P2\nMKV\n"), "bom.fa.gz")
+    assert [r.id for r in read_fasta(gz)] == ["P2"]

@@ -16,6 +16,7 @@ import hashlib
 import io
 import itertools
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,16 +90,25 @@ def looks_like_dna(seq: str) -> bool:
 
 
 def _open_lines(path: Path) -> io.TextIOWrapper:
-    """Open plain or gzipped text; undecodable bytes become lone surrogates, flagged per record."""
+    """Open plain or gzipped text; undecodable bytes become lone surrogates, flagged per record.
+
+    A UTF-8 byte-order mark at the start is dropped (utf-8-sig), as editors on Windows write
+    one before the first '>'.
+    """
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    raw = open(path, "rb")
-    if raw.read(2) == b"\x1f\x8b":
-        raw.close()
-        raw = gzip.open(path, "rb")
-    else:
-        raw.seek(0)
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline=None)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a FASTA file")
+    try:
+        raw = open(path, "rb")
+        if raw.read(2) == b"\x1f\x8b":
+            raw.close()
+            raw = gzip.open(path, "rb")
+        else:
+            raw.seek(0)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=None)
 
 
 def _checked_start(lines: Iterable[str], path: Path) -> Iterator[str]:
@@ -152,5 +162,13 @@ def read_fasta(path: str | Path) -> Iterator[FastaRecord]:
     with _open_lines(path) as fh:
         try:
             yield from parse_fasta(SimpleFastaParser(_checked_start(fh, path)))
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: cannot read ({exc}); is the gzip file complete?") from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            # gzip.BadGzipFile is an OSError; corrupt deflate data raises zlib.error.
+            raise InputError(
+                f"{path}: cannot read ({_one_line(exc)}); is the gzip file complete?"
+            ) from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
