@@ -188,3 +188,88 @@ def test_plots_of_a_failed_run_never_replace_the_old_ones(tiny_model, tmp_path, 
                               device="cpu")  # fmt: skip
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["old.csv", "old.png"]
     assert not list(out.glob(".*.tmp"))
+
+
+# --- item 6: broken model folders and options are one-line errors ------------------------------
+
+
+def _break_weights(path: Path, how: str) -> None:
+    import struct
+
+    from safetensors.torch import load_file, save_file
+
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "garbage":
+        path.write_bytes(b"this is not a weights file at all" * 10)
+    elif how == "oversized header":
+        path.write_bytes(struct.pack("<Q", 1 << 40) + data[8:])
+    elif how == "nan":
+        weights = load_file(str(path))
+        name = next(n for n, t in weights.items() if t.is_floating_point())
+        weights[name][...] = float("nan")
+        save_file(weights, str(path), metadata={"format": "locflow-model/1"})
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("truncated", "not readable safetensors weights"),
+        ("garbage", "not readable safetensors weights"),
+        ("oversized header", "not readable safetensors weights"),
+        ("nan", r"weight \S+ holds NaN or infinite values"),
+    ],
+)
+def test_broken_weights_are_one_line_errors(tiny_model, tmp_path, how, message):  # noqa: F811
+    model = _copy_model(tiny_model, tmp_path)
+    _break_weights(model / "fold1" / "weights.safetensors", how)
+    with pytest.raises(InputError, match=f"fold1/weights.safetensors: {message}"):
+        load_ensemble(model, "cpu")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"hidden": 64}, "weights do not fit the model config"),
+        (
+            {"cnn": {"channels": 8, "dilations": [1, 2], "kernel": 5, "dropout": 0.0}, "dim": 8},
+            "weights do not fit the model config",
+        ),  # fmt: skip
+        ({"thresholds": {"Cytoplasm": 0.5}}, "thresholds lack Nucleus"),
+        ({"thresholds": None}, "no thresholds"),
+        ({"signal_thresholds": {"SP": "high"}}, "threshold SP is 'high'"),
+        ({"pooling": None, "hidden": "wide"}, "bad model settings"),
+    ],
+)
+def test_config_that_does_not_match_its_weights(tiny_model, tmp_path, change, message):  # noqa: F811
+    model = _copy_model(tiny_model, tmp_path)
+    path = model / "fold0" / "config.json"
+    config = json.loads(path.read_text())
+    if change.get("thresholds") == {"Cytoplasm": 0.5}:
+        change = {"thresholds": {k: v for k, v in config["thresholds"].items() if k != "Nucleus"}}
+    path.write_text(json.dumps({**config, **change}))
+    with pytest.raises(InputError, match=message):
+        load_ensemble(model, "cpu")
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:x", "meta"])
+def test_bad_device_is_an_input_error(device):
+    from locflow.backbones import resolve_device as backbone_device
+    from locflow.train import resolve_device
+
+    for resolve in (resolve_device, backbone_device):
+        with pytest.raises(InputError, match=f"--device {device}"):
+            resolve(device)
+
+
+@pytest.mark.parametrize("kind", ["file", "uncreatable"])
+def test_out_that_is_a_file_or_cannot_be_created(tiny_model, tmp_path, kind):  # noqa: F811
+    from locflow.predict import predict_fasta
+
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    out = blocker if kind == "file" else blocker / "sub"
+    expected = "exists and is not a folder" if kind == "file" else "cannot create the folder"
+    with pytest.raises(InputError, match=f"--out {out}: {expected}"):
+        predict_fasta(_tiny_fasta(tmp_path, ["a"]), tiny_model.model, out, device="cpu")

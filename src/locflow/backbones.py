@@ -101,9 +101,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """'auto' is CUDA when available, else CPU; asking for absent CUDA is an InputError."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError as exc:
+        raise InputError(f"--device {device}: not a valid device (auto, cpu or cuda[:N])") from exc
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise InputError(f"--device {device}: not a device locflow uses (auto, cpu or cuda)")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is available")
+        raise InputError(f"--device {device}: no CUDA device is available")
     return device
 
 

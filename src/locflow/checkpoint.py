@@ -87,7 +87,11 @@ def load_weights(model: LocModel, weights: dict[str, torch.Tensor]) -> None:
         raise InputError(
             f"weights do not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}"
         )
-    model.load_state_dict(weights, strict=False)
+    try:
+        model.load_state_dict(weights, strict=False)
+    except RuntimeError as exc:  # shapes that do not fit the config's widths
+        first = " ".join(str(exc).split("\n\t", 2)[1:2]).strip() or "size mismatch"
+        raise InputError(f"weights do not fit the model config: {' '.join(first.split())}") from exc
 
 
 def save_fold(folder: str | Path, model: LocModel, config: dict[str, Any]) -> None:
@@ -119,14 +123,44 @@ def load_fold(
     if folder.is_file():
         folder = folder.parent
     config = read_config(folder)
-    model = build_model(config, device)
+    check_config(config, folder / CONFIG)
     try:
-        weights = load_file(str(folder / WEIGHTS), device=str(device))
-    except (OSError, FileNotFoundError) as exc:
-        raise InputError(f"{folder / WEIGHTS}: cannot read weights ({exc})") from exc
-    load_weights(model, weights)
+        model = build_model(config, device)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{folder / CONFIG}: bad model settings ({exc!r})") from exc
+    path = folder / WEIGHTS
+    try:
+        weights = load_file(str(path), device=str(device))
+    except Exception as exc:  # safetensors raises its own error for truncated or foreign files
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputError(f"{path}: not readable safetensors weights ({reason})") from exc
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise InputError(f"{path}: weight {name} holds NaN or infinite values")
+    try:
+        load_weights(model, weights)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from exc
     model.eval()
     return model, config
+
+
+def check_config(config: Mapping[str, Any], where: str | Path) -> None:
+    """Refuse a fold config whose thresholds a prediction could not use: every output needs a
+    finite threshold in [0, 1] (signal thresholds, where given, likewise)."""
+    thresholds = config.get("thresholds")
+    if not isinstance(thresholds, Mapping):
+        raise InputError(f"{where}: no thresholds (a config written by locflow train has them)")
+    missing = [o for o in OUTPUTS if o not in thresholds]
+    if missing:
+        raise InputError(f"{where}: thresholds lack {', '.join(missing)}")
+    signal = config.get("signal_thresholds", {})
+    if not isinstance(signal, Mapping):
+        raise InputError(f"{where}: signal_thresholds is not a mapping")
+    for name, value in [*thresholds.items(), *signal.items()]:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not 0.0 <= float(value) <= 1.0:
+            raise InputError(f"{where}: threshold {name} is {value!r}, not a number in [0, 1]")
 
 
 def list_folds(model_dir: str | Path, *, check_listed: bool = True) -> list[dict[str, Any]]:
@@ -422,6 +456,7 @@ __all__ = [
     "Prediction",
     "TrainingRecord",
     "build_model",
+    "check_config",
     "check_held_out",
     "file_sha256",
     "input_kind",

@@ -155,8 +155,15 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is available")
-    return torch.device(device)
+        raise InputError(f"--device {device}: no CUDA device is available")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InputError(f"--device {device}: not a device locflow uses (auto, cpu or cuda)")
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise InputError(
+            f"--device {device}: not a valid device name (auto, cpu or cuda[:N])"
+        ) from exc
 
 
 def default_clip_half(backbone: str) -> int:
