@@ -27,6 +27,10 @@ from Bio import SeqIO
 ROOT = Path(__file__).resolve().parents[2]
 NEXTFLOW = Path(os.environ.get("NEXTFLOW") or ROOT / "tools" / "nextflow" / "nextflow")
 
+# Both front ends train this many epochs here (the test profile and `locflow demo` default to
+# 8): the checks are about orchestration, and the same settings on both sides is what counts.
+EPOCHS = "2"
+
 # Every process of the demo-data run (the test profile with --demo DIR: no MAKE_DEMO_DATA).
 DEMO_DIR_PROCESSES = {
     "CURATE_SWISSPROT", "CURATE_HPA", "PARTITION", "AUDIT", "FILTER_HOMOLOGS", "TRAIN",
@@ -78,8 +82,8 @@ def nextflow(args: list[str], launch: Path, timeout: int = 1800) -> subprocess.C
 
 def run_pipeline(launch: Path, outdir: Path, *extra: str) -> Run:
     done = nextflow(
-        ["run", str(ROOT), "-profile", "test", "--outdir", str(outdir), "-ansi-log", "false",
-         *extra],
+        ["run", str(ROOT), "-profile", "test", "--outdir", str(outdir), "--epochs", EPOCHS,
+         "-ansi-log", "false", *extra],
         launch,
     )  # fmt: skip
     return Run(launch, outdir, done.returncode, done.stdout + done.stderr)
@@ -149,7 +153,10 @@ def first_run(work: Path, demo_dir: Path, fault_config: Path) -> Run:
 def demo_run(work: Path) -> Path:
     """`locflow demo` on one machine: the same steps in-process."""
     out = work / "demo_out"
-    subprocess.run([sys.executable, "-m", "locflow.cli", "demo", "--out", str(out)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "locflow.cli", "demo", "--out", str(out), "--epochs", EPOCHS],
+        check=True,
+    )
     return out
 
 

@@ -22,6 +22,8 @@ process EMBED {
     def args = task.ext.args ?: ''
     def checkpoint_arg = checkpoint ? "--checkpoint ${checkpoint}" : ''
     """
+    # torch uses as many threads as the task has CPUs, not as the node has cores
+    export OMP_NUM_THREADS=${task.cpus}
     locflow embed ${proteins} --backbone ${backbone} ${checkpoint_arg} --out ${meta.id}.h5 ${args}
     """
 

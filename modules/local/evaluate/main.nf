@@ -23,6 +23,8 @@ process EVALUATE {
     def folds_arg = folds ? "--folds ${folds}" : ''
     def embeddings_arg = embeddings ? "--embeddings ${embeddings}" : ''
     """
+    # torch uses as many threads as the task has CPUs, not as the node has cores
+    export OMP_NUM_THREADS=${task.cpus}
     locflow evaluate --model model --data ${data} ${folds_arg} ${embeddings_arg} --out ${meta.id} ${args}
     """
 

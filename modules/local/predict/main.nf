@@ -20,6 +20,8 @@ process PREDICT {
     script:
     def args = task.ext.args ?: ''
     """
+    # torch uses as many threads as the task has CPUs, not as the node has cores
+    export OMP_NUM_THREADS=${task.cpus}
     locflow predict ${fasta} --model model --out predictions/${fasta.baseName} ${args}
     """
 

@@ -24,6 +24,8 @@ process TRAIN {
     def embeddings_arg = embeddings ? "--embeddings ${embeddings}" : ''
     def checkpoint_arg = checkpoint ? "--checkpoint ${checkpoint}" : ''
     """
+    # torch uses as many threads as the task has CPUs, not as the node has cores
+    export OMP_NUM_THREADS=${task.cpus}
     locflow train ${proteins} ${folds} --fold ${fold} --backbone ${backbone} ${embeddings_arg} ${checkpoint_arg} --out model ${args}
     """
 
