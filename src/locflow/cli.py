@@ -6,10 +6,11 @@ Heavy imports (torch, transformers) happen inside the commands so that `--help` 
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -626,8 +627,7 @@ def demo_cmd(
     try:
         summary = run_demo(out, epochs=epochs, device=device, log=done)
     except LeakingPartition as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        error(str(exc), 1)
     done(summary["cross_validation"])
     done(summary["hpa_test"])
     done(f"demo finished in {summary['total_s']:.0f} s; report: {summary['report']}")
@@ -652,14 +652,57 @@ def versions_cmd(
             print(f"{tool}: {version}")
 
 
+def error(message: str, code: int = 2) -> NoReturn:
+    """Print `message` as one `error:` line on stderr (never wrapped, markup-free) and exit."""
+    from rich.markup import escape
+
+    text = " ".join(str(message).split())
+    # soft_wrap: the message stays one line whatever the terminal width.
+    console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def _path_error(exc: OSError) -> str:
+    """'<file>: <reason>' for an OSError about a path."""
+    where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+    return f"{where}: {exc.strerror or type(exc).__name__}"
+
+
 def main() -> None:
-    """Console-script entry point: bad input becomes a one-line error and exit status 2."""
+    """Console-script entry point, and locflow's one error path.
+
+    Expected failures (bad input, a bad model, a bad path, a bad option) print one unwrapped
+    `error:` line naming the file or option and exit with status 2; an unexpected exception
+    (a bug) keeps its traceback and exits with status 1.
+    """
+    try:  # typer >= 0.20 carries its own copy of click
+        from typer._click import exceptions as click
+    except ImportError:  # pragma: no cover - older typer on the real click
+        from click import exceptions as click  # type: ignore[no-redef]
+
     try:
-        app()
+        code = app(standalone_mode=False)
     except InputError as exc:
-        # soft_wrap: the message stays one line whatever the terminal width.
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        error(str(exc))
+    except click.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help())
         sys.exit(2)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "locflow"
+        error(f"{where}: {exc.format_message()} (see '{where} --help')", exc.exit_code)
+    except click.ClickException as exc:
+        error(exc.format_message(), exc.exit_code)
+    except typer.Abort:
+        error("aborted", 1)
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        if exc.filename is None:
+            raise
+        error(_path_error(exc))
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) and exc.filename is not None:
+            error(_path_error(exc))
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

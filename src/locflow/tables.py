@@ -121,17 +121,32 @@ def _read(path: str | Path, what: str) -> pa.Table:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: {what} not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a Parquet {what}")
     try:
         return pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: not a Parquet {what} ({exc})") from exc
+        reason = " ".join(str(exc).split())
+        raise InputError(f"{path}: not a Parquet {what} ({reason})") from exc
 
 
 def read_proteins(path: str | Path) -> pa.Table:
     """Read and validate a proteins table, cast to the canonical schema."""
     table = _read(path, "proteins table")
-    validate_proteins(table)
-    return table.select(PROTEINS_SCHEMA.names).cast(PROTEINS_SCHEMA)
+    try:
+        validate_proteins(table)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    return _cast(table.select(PROTEINS_SCHEMA.names), PROTEINS_SCHEMA, path, "proteins table")
+
+
+def _cast(table: pa.Table, schema: pa.Schema, path: str | Path, what: str) -> pa.Table:
+    """Cast to the canonical schema; a column of the wrong type is an InputError."""
+    try:
+        return table.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        reason = " ".join(str(exc).split())
+        raise InputError(f"{path}: {what} has a column of the wrong type ({reason})") from exc
 
 
 def folds_table(ids: list[str], folds: list[int]) -> pa.Table:
@@ -147,7 +162,7 @@ def read_folds(path: str | Path) -> pa.Table:
     for name in FOLDS_SCHEMA.names:
         if name not in table.column_names:
             raise InputError(f"{path}: folds table lacks column {name!r}")
-    table = table.select(FOLDS_SCHEMA.names).cast(FOLDS_SCHEMA)
+    table = _cast(table.select(FOLDS_SCHEMA.names), FOLDS_SCHEMA, path, "folds table")
     ids = table.column("id").to_pylist()
     if len(set(ids)) != len(ids):
         raise InputError(f"{path}: folds table has duplicate ids")
