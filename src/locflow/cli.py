@@ -616,9 +616,7 @@ def demo_cmd(
     out: Annotated[Path, typer.Option(help="Folder for every output of the demo.")] = Path(
         "demo_out"
     ),
-    epochs: Annotated[
-        int, typer.Option(help="Training epochs per fold.")
-    ] = DEMO_TRAIN_EPOCHS,
+    epochs: Annotated[int, typer.Option(help="Training epochs per fold.")] = DEMO_TRAIN_EPOCHS,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
 ) -> None:
     """Run the whole chain on generated demo data, in-process, and print where the report is."""
@@ -694,7 +692,13 @@ def main() -> None:
         error(exc.format_message(), exc.exit_code)
     except typer.Abort:
         error("aborted", 1)
-    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+    except (
+        FileNotFoundError,
+        FileExistsError,
+        PermissionError,
+        IsADirectoryError,
+        NotADirectoryError,
+    ) as exc:
         if exc.filename is None:
             raise
         error(_path_error(exc))
