@@ -273,3 +273,22 @@ def test_out_that_is_a_file_or_cannot_be_created(tiny_model, tmp_path, kind):  #
     expected = "exists and is not a folder" if kind == "file" else "cannot create the folder"
     with pytest.raises(InputError, match=f"--out {out}: {expected}"):
         predict_fasta(_tiny_fasta(tmp_path, ["a"]), tiny_model.model, out, device="cpu")
+
+
+# --- item 9: ids cannot become spreadsheet formulas --------------------------------------------
+
+
+def test_results_csv_neutralises_formula_ids(tiny_model, tmp_path):  # noqa: F811
+    import csv
+
+    import pyarrow.parquet as pq
+
+    from locflow.predict import predict_fasta
+
+    ids = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "ok_id"]
+    out = tmp_path / "out"
+    predict_fasta(_tiny_fasta(tmp_path, ids), tiny_model.model, out, device="cpu")
+    with open(out / "results.csv", newline="") as fh:
+        written = [row["Protein_ID"] for row in csv.DictReader(fh)]
+    assert written == ["'" + i for i in ids[:4]] + ["ok_id"]
+    assert pq.read_table(out / "predictions.parquet").column("id").to_pylist() == ids

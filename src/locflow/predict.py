@@ -19,7 +19,9 @@ Outputs in the output folder:
 - ``results.csv``: DeepLoc 2.0's columns ``Protein_ID,Localizations,Signals,<10 location
   probabilities>`` (labels joined by ``|``, signal names as DeepLoc 2.0 writes them, 4
   decimals), then ``Membrane`` (probability) and ``Status``; rows that could not be predicted
-  have empty labels and probabilities;
+  have empty labels and probabilities; an id that starts with ``= + - @`` (or a tab or
+  carriage return) is written with a leading ``'`` so that a spreadsheet shows it as text
+  instead of running it as a formula (predictions.parquet keeps the id as it came);
 - ``attention.h5``: per-residue attention of the predicted proteins, ragged: ``attention``
   (all residues), ``offsets`` [N + 1], ``ids``, ``records``;
 - with plots: ``plots/<id>.csv`` (``AA,Alpha`` per residue) and ``plots/<id>.png``.
@@ -287,13 +289,24 @@ def predictions_table(
     return pa.Table.from_arrays(arrays, schema=PREDICTIONS_SCHEMA)
 
 
+# A cell that starts with one of these is a formula in Excel, LibreOffice and Google Sheets.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """`text` with a leading ' when it would start a spreadsheet formula (OWASP's advice
+    against CSV injection): an id such as ``=HYPERLINK(...)`` stays inert text."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def csv_rows(table: pa.Table) -> Iterator[list[str]]:
-    """DeepLoc 2.0-compatible CSV rows (see CSV_COLUMNS) for a predictions table."""
+    """DeepLoc 2.0-compatible CSV rows (see CSV_COLUMNS) for a predictions table; ids that
+    would start a spreadsheet formula get a leading ' (`spreadsheet_safe`)."""
     for row in table.to_pylist():
         ok = row["status"] == "ok"
         probs = [f"{row[c]:.4f}" if ok else "" for c in (*LOCATIONS, MEMBRANE)]
         yield [
-            row["id"],
+            spreadsheet_safe(row["id"]),
             "|".join(row["locations"] or []),
             "|".join(DEEPLOC_SIGNAL_NAMES[s] for s in row["signals"] or []),
             *probs,
@@ -570,4 +583,5 @@ __all__ = [
     "predictions_table",
     "read_attention",
     "read_predictions",
+    "spreadsheet_safe",
 ]
