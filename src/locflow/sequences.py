@@ -2,7 +2,8 @@
 
 Normalisation (used everywhere a sequence enters locflow):
 
-- upper-case; all whitespace removed; one trailing ``*`` (a stop codon marker) dropped;
+- ASCII letters upper-cased; all whitespace removed; one trailing ``*`` (a stop codon
+  marker) dropped;
 - the alphabet is the 20 standard amino acids plus U (selenocysteine), O (pyrrolysine),
   B, Z, J (ambiguity codes) and X (unknown): together, exactly the ASCII letters A-Z;
 - anything else (gaps ``-``/``.``, digits, an internal ``*``, punctuation, non-ASCII letters)
@@ -16,6 +17,7 @@ import hashlib
 import io
 import itertools
 import re
+import string
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 from locflow.files import InputError
 
 _WHITESPACE = re.compile(r"\s+")
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _VALID = re.compile(r"[A-Z]+")
 _INVALID_CHAR = re.compile(r"[^A-Z]")
 # Nucleotide letters (with N and U): a sequence made almost only of them is DNA/RNA.
@@ -54,7 +57,8 @@ def _problem(seq: str) -> tuple[str, str | None]:
     """Normalise `seq`; return (normalised, None) or ("", short reason)."""
     if _VALID.fullmatch(seq):  # fast path: already normalised
         return seq, None
-    seq = _WHITESPACE.sub("", seq).upper()
+    # ASCII letters only: str.upper() would turn 'ß' into 'SS' and 'ﬁ' into 'FI'.
+    seq = _WHITESPACE.sub("", seq).translate(_ASCII_UPPER)
     if seq.endswith("*"):
         seq = seq[:-1]
     if not seq:
