@@ -68,3 +68,37 @@ def test_unexpected_exception_keeps_its_traceback(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "argv", ["locflow", "versions"])
     with pytest.raises(ZeroDivisionError):  # not swallowed: Python prints it and exits 1
         main()
+
+
+# --- help --------------------------------------------------------------------------------------
+
+
+def _help(args: list[str]) -> str:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [*args, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_help_shows_flags_as_flags_and_arguments_by_name():
+    import typer.main
+
+    for name, command in typer.main.get_command(app).commands.items():
+        text = _help([name])
+        assert "<bool>" not in text, name
+        for param in command.params:
+            if param.param_type_name == "argument":
+                assert param.name in text.split("Usage:")[1].splitlines()[0], (name, param.name)
+    assert "--plots " in _help(["predict"])
+
+
+def test_predict_help_and_readme_name_what_predict_writes():
+    from locflow.predict import PREDICT_OUTPUTS
+
+    text = " ".join(_help(["predict"]).split())
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name in (*PREDICT_OUTPUTS, "plots/<id>.csv", "plots/<id>.png"):
+        assert name in text and name in readme, name
+    for rule in ("whitespace removed", "upper-cased", "trailing *", "A-Z", "DNA"):
+        assert rule in text, rule

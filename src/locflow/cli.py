@@ -32,6 +32,28 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+def _flags_as_flags() -> None:
+    """Show on/off options in --help as bare flags (`--plots`), not `--plots <bool>`.
+
+    typer's rich help prints a type for every option, flags included; the plain (click)
+    help never did. Patched once here; a typer without the hook keeps its own help.
+    """
+    from typer.core import TyperOption
+
+    display = getattr(TyperOption, "display_type_rich", None)
+    if display is None or getattr(display, "_locflow", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag or self.count else display(self, ctx)
+
+    display_type_rich._locflow = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_as_flags()
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"locflow {__version__}")
@@ -327,7 +349,18 @@ _DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
 _TOKENS_HELP = "Padded residues per batch (proteins are sorted by length first)."
 
 
-@app.command("predict", rich_help_panel="Evaluate and predict")
+_PREDICT_HELP = (
+    "Predict locations, membrane and signals of every FASTA record (a status for each).\n\n"
+    "Writes predictions.parquet, results.csv, attention.h5 and summary.json into --out (with "
+    "--plots also plots/<id>.csv and plots/<id>.png).\n\n"
+    "Sequences are normalised: whitespace removed, ASCII letters upper-cased, one trailing * "
+    "dropped; the alphabet is A-Z (20 amino acids, U, O, B, Z, J, X). A record whose sequence "
+    "is empty, holds any other character, looks like DNA (10+ residues, 90% ACGTUN), repeats "
+    "an id or is not UTF-8 gets that as its status instead of a prediction."
+)
+
+
+@app.command("predict", rich_help_panel="Evaluate and predict", help=_PREDICT_HELP)
 def predict_cmd(
     fasta: Annotated[Path, typer.Argument(help="Protein FASTA (plain or .gz), any size.")],
     model: Annotated[Path, typer.Option("--model", help="Model folder with ensemble.json.")],
@@ -349,7 +382,6 @@ def predict_cmd(
         typer.Option(help="Embeddings HDF5 for frozen-backbone models (else run the backbone)."),
     ] = None,
 ) -> None:
-    """Predict locations, membrane and signals of every FASTA record (a status for each)."""
     from locflow.predict import predict_fasta
 
     summary = predict_fasta(

@@ -100,6 +100,14 @@ PREDICTIONS_SCHEMA = pa.schema(
     ]
 )
 
+PREDICT_OUTPUTS: tuple[str, ...] = (
+    "predictions.parquet",
+    "results.csv",
+    "attention.h5",
+    "summary.json",
+)
+"""The files `predict_fasta` writes into its output folder (plus plots/ with plots)."""
+
 DEFAULT_TOKENS_PER_BATCH = 16384
 # Residues per streamed chunk: big enough for well-filled length-sorted batches, small enough
 # that a chunk's attention maps stay a few tens of MB.
@@ -512,8 +520,7 @@ def predict_fasta(
             "predicted": predicted,
             "clipped": clipped,
             "statuses": statuses,
-            "outputs": ["predictions.parquet", "results.csv", "attention.h5"]
-            + (["plots/"] if plots else []),
+            "outputs": list(PREDICT_OUTPUTS) + (["plots/"] if plots else []),
         }
         write_json(out_dir / "summary.json", summary)
     return summary
@@ -572,6 +579,7 @@ __all__ = [
     "CSV_COLUMNS",
     "DEEPLOC_SIGNAL_NAMES",
     "PREDICTIONS_SCHEMA",
+    "PREDICT_OUTPUTS",
     "PROBABILITY_COLUMNS",
     "SIGNAL_COLUMNS",
     "AttentionWriter",
