@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from locflow import mmseqs
+from locflow import mmseqs, progress
 from locflow.files import InputError, write_json
 from locflow.tables import read_folds, read_proteins, write_table
 
@@ -203,8 +203,13 @@ def audit_tables(
             if pid in position and f is not None and f >= 0:
                 include[position[pid]] = True
     search = audit_search(exhaustive, sensitivity)
+    progress.stage(f"searching homologs among {int(include.sum()):,} proteins")
     pairs = search_pairs(sequences, include, threshold, search, options)
-    results = [check_folds(name, ids, table, pairs, threshold) for name, table in folds.items()]
+    progress.stage("checking folds tables", len(folds), "tables")
+    results = []
+    for name, table in folds.items():
+        results.append(check_folds(name, ids, table, pairs, threshold))
+        progress.advance()
     return results, pairs.search, pairs
 
 

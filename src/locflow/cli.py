@@ -423,16 +423,18 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate a model folder: cross-validation (with --folds) or an independent test."""
     from locflow.evaluate import evaluate, headline
+    from locflow.progress import reporting
 
-    metrics = evaluate(
-        model,
-        data,
-        out,
-        folds=folds,
-        device=device,
-        tokens_per_batch=tokens_per_batch,
-        embeddings=embeddings,
-    )
+    with reporting("evaluate"):
+        metrics = evaluate(
+            model,
+            data,
+            out,
+            folds=folds,
+            device=device,
+            tokens_per_batch=tokens_per_batch,
+            embeddings=embeddings,
+        )
     done(f"{headline(metrics)} -> {out / 'metrics.json'}")
 
 
@@ -511,11 +513,13 @@ def partition_cmd(
 ) -> None:
     """Split proteins into k folds so that no homolog pair crosses folds (MMseqs2)."""
     from locflow.partition import run_partition
+    from locflow.progress import reporting
 
-    result = run_partition(
-        proteins, out, report, folds, threshold, seed,
-        _mmseqs_options(threads, tmp_dir, memory), search,
-    )  # fmt: skip
+    with reporting("partition"):
+        result = run_partition(
+            proteins, out, report, folds, threshold, seed,
+            _mmseqs_options(threads, tmp_dir, memory), search,
+        )  # fmt: skip
     done(
         f"{result['kept']} of {result['proteins']} proteins in {folds} folds "
         f"{result['fold_sizes']}, {result['removed']['count']} removed -> {out}"
@@ -540,11 +544,13 @@ def filter_homologs_cmd(
 ) -> None:
     """Drop query proteins that have any homolog in the training set."""
     from locflow.partition import run_filter_homologs
+    from locflow.progress import reporting
 
-    result = run_filter_homologs(
-        query, against, out, report, threshold, exhaustive,
-        _mmseqs_options(threads, tmp_dir, memory),
-    )  # fmt: skip
+    with reporting("filter-homologs"):
+        result = run_filter_homologs(
+            query, against, out, report, threshold, exhaustive,
+            _mmseqs_options(threads, tmp_dir, memory),
+        )  # fmt: skip
     done(f"kept {result['kept']} of {result['query']} query proteins -> {out}")
 
 
@@ -579,9 +585,13 @@ def audit_cmd(
 ) -> None:
     """Re-check folds with an independent MMseqs2 search; exit 1 if a homolog pair crosses."""
     from locflow.audit import run_audit
+    from locflow.progress import reporting
 
     options = _mmseqs_options(threads, tmp_dir, memory)
-    results = run_audit(proteins, folds, threshold, exhaustive, options, report, sensitivity, pairs)
+    with reporting("audit"):
+        results = run_audit(
+            proteins, folds, threshold, exhaustive, options, report, sensitivity, pairs
+        )
     for r in results:
         print(
             f"{r.name}\tkept {r.kept}\tcrossing pairs {r.crossing_pairs}\t"

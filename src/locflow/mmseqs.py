@@ -143,6 +143,9 @@ def _write_fasta(path: Path, sequences: Sequence[str]) -> None:
 
 def _run(binary: Path, args: list[str], step: str, workdir: Path) -> float:
     """Run one MMseqs2 module, keeping its chatter in a log file; return its wall time."""
+    from locflow import progress
+
+    progress.stage(f"MMseqs2 {step}")
     start = time.perf_counter()
     log_path = workdir / f"{step}.log"
     with open(log_path, "w") as log_fh:

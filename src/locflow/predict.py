@@ -53,6 +53,9 @@ from locflow.files import (
     owned_folder,
     write_json,
 )
+from locflow.progress import advance as _advance
+from locflow.progress import reporting as _reporting
+from locflow.progress import stage as _stage
 from locflow.sequences import FastaRecord
 
 PROBABILITY_COLUMNS: tuple[str, ...] = (*LOCATIONS, MEMBRANE)
@@ -162,6 +165,7 @@ class Ensemble:
         for idx in token_batches(lengths, tokens_per_batch):
             seqs = [sequences[i] for i in idx]
             p, s, a = self._predict_batch(seqs)
+            _advance(len(idx))
             probs[idx], sig[idx] = p, s
             for i, att in zip(idx, a, strict=True):
                 attention[i] = att
@@ -467,7 +471,6 @@ def predict_fasta(
         ).encode()
     }
     schema = PREDICTIONS_SCHEMA.with_metadata(meta)
-    bar = _progress(progress)
     # One run owns the folder; what a killed run left there is removed first. The tables are
     # written beside their final names and renamed when complete; plots go to a hidden folder
     # that replaces plots/ only when the run succeeds, and a run without plots removes the
@@ -484,8 +487,9 @@ def predict_fasta(
             rows.writerow(CSV_COLUMNS)
             att_writer = AttentionWriter(h5_tmp, attrs)
             stack.callback(att_writer.close)
-            stack.enter_context(bar)
-            task = bar.add_task("predicting", total=None)
+            # Proteins counted as their batches finish; the FASTA's size is not known ahead.
+            stack.enter_context(_reporting("predict", show=progress))
+            _stage("predicting", None, "proteins")
             for chunk in chunks(itertools.chain([first], stream), chunk_residues):
                 numbers = list(range(total, total + len(chunk)))
                 ok_index = [i for i, r in enumerate(chunk) if r.ok]
@@ -509,7 +513,6 @@ def predict_fasta(
                 total += len(chunk)
                 predicted += len(ok_index)
                 clipped += sum(bool(c) for c in table.column("clipped").to_pylist())
-                bar.update(task, advance=len(chunk), description=f"predicted {predicted} proteins")
         if not plots and (out_dir / "plots").is_dir():
             shutil.rmtree(out_dir / "plots")
         summary = {
@@ -556,23 +559,6 @@ def _write_plots(
             signals=row["signals"],
             thresholds=thresholds,
         )
-
-
-def _progress(show: bool) -> Any:
-    """A rich progress display when asked for, else a silent stand-in."""
-    if show:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-
-    class _Quiet(contextlib.nullcontext):
-        def add_task(self, *args: Any, **kwargs: Any) -> int:
-            return 0
-
-        def update(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    return _Quiet()
 
 
 __all__ = [

@@ -1,0 +1,61 @@
+"""Progress while a long command works: stage, count, elapsed and remaining time; plain
+periodic lines without a terminal, nothing for a short run."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from locflow import progress
+
+
+class _Pipe(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def test_plain_lines_name_stage_count_elapsed_and_remaining():
+    out = _Pipe()
+    with progress.reporting("predict", stream=out, interval=0.05) as reporter:
+        progress.stage("predicting", 200, "proteins")
+        progress.advance(50)
+        time.sleep(0.2)
+        line = reporter.line()
+    assert line.startswith("predict: predicting, 50 of 200 proteins, 0:00:00 elapsed")
+    assert "about 0:00:00 left" in line
+    lines = out.getvalue().splitlines()
+    assert lines and all(entry.startswith("predict: ") for entry in lines)
+    assert "\x1b" not in out.getvalue()  # no bar redraws, no colour codes in a log
+
+
+def test_unknown_total_counts_without_remaining_time():
+    reporter = progress.Reporter("predict", live=False, stream=_Pipe())
+    reporter.stage("predicting", None, "proteins")
+    reporter.advance(3)
+    assert reporter.line() == "predict: predicting, 3 proteins, 0:00:00 elapsed"
+
+
+def test_short_run_prints_nothing_and_no_reporter_is_silent():
+    out = _Pipe()
+    with progress.reporting("partition", stream=out, interval=60):
+        progress.stage("MMseqs2 createdb")
+    assert out.getvalue() == ""
+    progress.stage("outside any command")  # no reporter: a no-op
+    progress.advance(5)
+
+
+def test_partition_reports_its_stages(monkeypatch):
+    from locflow.partition import partition_sequences
+
+    seen = []
+    monkeypatch.setattr(progress.Reporter, "stage",
+                        lambda self, name, total=None, unit="": seen.append(name))  # fmt: skip
+    import numpy as np
+
+    seqs = ["MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ", "MSDNGPQNQRNAPRITFGGPSDSTGSNQNGERS",
+            "MADQLTEEQIAEFKEAFSLFDKDGDGTITTKEL", "MKVLAAGIVGLLLAQPAMAEDKTETQLRRQWLS"]  # fmt: skip
+    with progress.reporting("partition", stream=_Pipe(), interval=60):
+        partition_sequences(seqs, np.eye(4, 10, dtype=np.int8), k=2)
+    assert seen[0] == "collapsing identical sequences"
+    assert any(name.startswith("MMseqs2 ") for name in seen)
+    assert any(name.startswith("packing") for name in seen)
