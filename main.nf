@@ -15,12 +15,4 @@ workflow {
     validateParameters()
     log.info(paramsSummaryLog(workflow))
     LOCFLOW()
-
-    // the handler runs after the workflow body, where `workflow` no longer names the run
-    def run = workflow
-    workflow.onComplete {
-        if (run.success) {
-            log.info("locflow: report in ${params.outdir}/report/report.html")
-        }
-    }
 }

@@ -12,12 +12,4 @@ include { LOCFLOW } from './workflows/locflow'
 workflow {
     log.warn('nf-schema left out (LOCFLOW_OFFLINE=true): parameters are not validated against nextflow_schema.json')
     LOCFLOW()
-
-    // the handler runs after the workflow body, where `workflow` no longer names the run
-    def run = workflow
-    workflow.onComplete {
-        if (run.success) {
-            log.info("locflow: report in ${params.outdir}/report/report.html")
-        }
-    }
 }

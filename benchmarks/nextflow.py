@@ -79,7 +79,7 @@ def measure(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str, Any
 
 
 def micro_f1(metrics: Path) -> float:
-    return json.loads(metrics.read_text())["summary"]["micro_f1"]["mean"]
+    return json.loads(metrics.read_text())["summary"]["locations.micro_f1"]["mean"]
 
 
 def run(work: Path, nextflow: Path) -> dict[str, Any]:

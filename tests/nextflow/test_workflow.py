@@ -146,6 +146,7 @@ def first_run(work: Path, demo_dir: Path, fault_config: Path) -> Run:
     run = run_pipeline(work / "launch", work / "results", "--demo", str(demo_dir),
                        "-c", str(fault_config))  # fmt: skip
     assert run.returncode == 0, run.output[-5000:]
+    assert "ERROR" not in run.output, run.output[-5000:]  # e.g. a failing event handler
     return run
 
 
@@ -192,9 +193,11 @@ def test_published_results(first_run: Run, demo_dir: Path) -> None:
         config = json.loads((out / "model" / f"fold{k}" / "config.json").read_text())
         assert (out / "model" / f"fold{k}" / "weights.safetensors").stat().st_size > 10_000
         assert config["fold"] == k
-    for kind in ("cv", "test"):
-        metrics = json.loads((out / "evaluation" / kind / "metrics.json").read_text())
-        assert 0 < metrics["summary"]["micro_f1"]["mean"] <= 1, kind
+    cv = json.loads((out / "evaluation" / "cv" / "metrics.json").read_text())
+    assert cv["folds"] == [0, 1, 2, 3, 4]
+    assert 0 < cv["summary"]["locations.micro_f1"]["mean"] <= 1
+    test = json.loads((out / "evaluation" / "test" / "metrics.json").read_text())
+    assert test["hpa"] and 0 < test["metrics"]["locations"]["micro_f1"] <= 1
     assert "<html" in (out / "report" / "report.html").read_text()
     # every proteome record predicted exactly once
     fasta_ids = [r.id for r in SeqIO.parse(demo_dir / "proteome.fasta", "fasta")]
