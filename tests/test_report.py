@@ -114,4 +114,5 @@ def test_report_compares_hpa_on_six_classes_and_labels_every_scoring(
     membrane = next(
         r for r in _table(md, "Per-location MCC and ROC AUC") if r[0] == "Membrane-bound"
     )
-    assert membrane[3:] == ["not scored", "not scored"] and "±" in membrane[1]
+    # Columns per run: proteins, MCC, AUC.
+    assert membrane[4:] == ["0", "not scored", "not scored"] and "±" in membrane[2]

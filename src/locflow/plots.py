@@ -114,12 +114,16 @@ def attention_plot(
             ax.set_xticks(pos, list(sequence), fontsize=7, family="monospace")
         else:
             ax.set_xlabel("residue")
-        ax.set_title(title or "attention", loc="left", pad=16)
+        # Say what the curve means to a reader who has not met attention pooling.
+        what = "residues the model weighed most to predict the location (attention)"
+        ax.set_title(f"{title}: {what}" if title else what.capitalize(), loc="left", pad=16)
         handles = [
             Patch(color=SIGNAL_COLORS.get(t, MUTED), alpha=0.5, label=f"{t} (annotated)")
             for t in dict.fromkeys(s["type"] for s in true_spans or ())
         ]
-        handles.append(plt.Line2D([], [], color="#888888", ls="--", lw=0.8, label="uniform"))
+        handles.append(
+            plt.Line2D([], [], color="#888888", ls="--", lw=0.8, label="every residue equal")
+        )
         ax.legend(handles=handles, loc="upper right", frameon=False, fontsize=7, ncols=2)
         text = "predicted signals: " + (", ".join(signals) if signals else "none")
         ax.text(
@@ -155,8 +159,24 @@ def _location_bars(
                 ax.plot([thresholds[c]] * 2, [yi - 0.4, yi + 0.4], color="#333333", lw=1)
     ax.set_yticks(y, names, fontsize=7)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("probability")
-    ax.set_title("locations" + (" (| threshold)" if thresholds else ""), loc="left")
+    ax.set_xlabel("probability (blue: predicted" + (", | threshold)" if thresholds else ")"))
+    ax.set_title("Location probabilities", loc="left")
+    # The fallback rule: with no location at or above its threshold, the predictor names the
+    # one closest to it (highest probability / threshold). Say so where it marked one.
+    fallback = [
+        c for c in predicted if thresholds and c in thresholds and probabilities[c] < thresholds[c]
+    ]
+    if fallback:
+        ax.text(
+            0.0,
+            -0.42,
+            f"{', '.join(fallback)}: below its threshold; no location reached one, so the\n"
+            "closest (highest probability / threshold) is predicted",
+            transform=ax.transAxes,
+            fontsize=6.5,
+            color="#444444",
+            va="top",
+        )
 
 
 def mcc_bars(
@@ -170,7 +190,7 @@ def mcc_bars(
     classes = [c for c in LOCATIONS if any(c in r for r in runs.values())]
     palette = [ACCENT, "#e07b39", "#3a9a5b", "#8e5fb0", "#777777"]
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(9, 3.2))
+        fig, ax = plt.subplots(figsize=(10, 3.4))
         width = 0.8 / max(len(runs), 1)
         x = np.arange(len(classes))
         for k, (name, values) in enumerate(runs.items()):
@@ -187,7 +207,10 @@ def mcc_bars(
                 capsize=2,
                 error_kw={"lw": 0.8},
             )
-        ax.set_xticks(x, [c.replace(" ", "\n", 1) for c in classes], fontsize=8)
+        # One word per line ("Lysosome/Vacuole" too): the longest line is 13 letters, narrower
+        # than a class's slot, so neighbouring names never overlap.
+        names = [c.replace("/", "/\n").replace(" ", "\n") for c in classes]
+        ax.set_xticks(x, names, fontsize=7.5)
         ax.set_ylabel(metric)
         lows = [v[0] - (v[1] or 0.0) for r in runs.values() for v in r.values()]
         ax.set_ylim(min([0.0, *lows]) - 0.05, 1.0)

@@ -108,6 +108,25 @@ class Run:
             node = node[part]
         return node, None
 
+    def count(self, key: str) -> int | None:
+        """How many proteins are behind a metric: an integer count such as
+        'locations.proteins' or 'locations.per_class.Nucleus.support', summed over the test
+        folds of a cross-validation; None where the evaluation has no such count."""
+        parts = (
+            self.metrics["per_fold"].values() if self.kind == "cv" else [self.metrics["metrics"]]
+        )
+        total, found = 0, False
+        for node in parts:
+            for part in key.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, int) and not isinstance(node, bool):
+                total, found = total + node, True
+        return total if found else None
+
+
+def _n(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
+
 
 def load_run(folder: str | Path) -> Run:
     """Read an evaluation folder (metrics.json from `locflow evaluate`)."""
@@ -177,6 +196,11 @@ def localization_table(runs: list[Run]) -> Table:
             for k in kinds
         ]
         rows.append(row)
+    rows.append(
+        ["Proteins scored"]
+        + [_n(r.count(f"{r.paper_scoring}.proteins")) for r in runs]
+        + ["–" for _ in kinds]
+    )
     scored = {
         r.label: r.value(f"{r.paper_scoring}.scored_classes")[0]
         for r in runs
@@ -206,6 +230,7 @@ def scorings_table(runs: list[Run]) -> Table:
         [name] + [_fmt(*r.value(f"{key}.{metric}")) for r, key in columns]
         for metric, name in HEADLINE_NAMES.items()
     ]
+    rows.append(["Proteins scored"] + [_n(r.count(f"{key}.proteins")) for r, key in columns])
     note = (
         "Predictor output: what locflow predict reports, the locations at or above their "
         "thresholds, or, when there is none, the one closest to its threshold (highest "
@@ -228,29 +253,39 @@ def per_class_table(runs: list[Run]) -> Table:
     """MCC and ROC AUC per location for every run."""
     header = ["Location"]
     for r in runs:
-        header += [f"MCC {r.label}", f"AUC {r.label}"]
+        header += [f"Proteins {r.label}", f"MCC {r.label}", f"AUC {r.label}"]
     rows = []
     for c in LOCATIONS:
         row = [c]
         for r in runs:
             row += [
+                _n(r.count(f"locations.per_class.{c}.support")),
                 _fmt(*r.value(f"locations.per_class.{c}.mcc")),
                 _fmt(*r.value(f"locations.per_class.{c}.roc_auc")),
             ]
         rows.append(row)
     mem = ["Membrane-bound"]
     for r in runs:
-        if r.value("membrane.mcc")[0] is None and not _membrane_scored(r):
-            mem += ["not scored", "not scored"]
+        if not _membrane_scored(r):
+            mem += ["0", "not scored", "not scored"]
         else:
-            mem += [_fmt(*r.value("membrane.mcc")), _fmt(*r.value("membrane.roc_auc"))]
+            mem += [
+                _n(r.count("membrane.support")),
+                _fmt(*r.value("membrane.mcc")),
+                _fmt(*r.value("membrane.roc_auc")),
+            ]
     rows.append(mem)
+    rows.append(
+        ["All evaluated"] + [x for r in runs for x in (_n(r.count("locations.proteins")), "", "")]
+    )
     note = (
-        "Locations as locflow's predictor outputs them. A dash: the class is absent from the "
-        "evaluated proteins. Membrane-bound is not scored where no evaluated protein is "
-        "annotated membrane-bound: HPA has no membrane annotation, and an MCC there would be "
-        "0 whatever the model does. DeepLoc 2.0's per-location MCCs are not quoted: only "
-        "numbers that can be cited exactly are shown."
+        "Locations as locflow's predictor outputs them. Proteins: how many evaluated proteins "
+        "are annotated with the location (summed over the test folds of a cross-validation); "
+        "MCC and AUC rest on them and on the rest of the evaluated proteins. A dash: the class "
+        "is absent from the evaluated proteins. Membrane-bound is not scored where no "
+        "evaluated protein is annotated membrane-bound: HPA has no membrane annotation, and "
+        "an MCC there would be 0 whatever the model does. DeepLoc 2.0's per-location MCCs "
+        "are not quoted: only numbers that can be cited exactly are shown."
     )
     return Table("Per-location MCC and ROC AUC", header, rows, note)
 
@@ -268,6 +303,7 @@ def signal_table(runs: list[Run]) -> Table:
         ["Micro F1"] + [_fmt(*r.value("signals.micro_f1")) for r in runs],
         ["Macro F1"] + [_fmt(*r.value("signals.macro_f1")) for r in runs],
         ["Accuracy (exact match)"] + [_fmt(*r.value("signals.accuracy")) for r in runs],
+        ["Proteins scored"] + [_n(r.count("signals.proteins")) for r in runs],
     ]
     for s in SIGNALS:
         rows.append([f"MCC {s}"] + [_fmt(*r.value(f"signals.per_type.{s}.mcc")) for r in runs])
