@@ -14,7 +14,12 @@ the arithmetic), and times:
 CPU seconds (all threads) are recorded beside wall seconds: on a machine shared with other jobs
 the wall time depends on the load, the CPU time much less.
 
+With ``--memory 20000,200000`` it measures instead the peak resident memory of `predict_fasta`
+for each FASTA size, each in a fresh process (so one size's peak cannot hide another's): the
+FASTA is streamed in chunks, so the peak should not grow with the number of proteins.
+
 Usage: .venv/bin/python benchmarks/predict.py [--proteins 20000] [--folds 5] [--peer 1000]
+       .venv/bin/python benchmarks/predict.py --memory 20000,200000 [--folds 1]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -91,9 +97,16 @@ def write_fasta(path: Path, lengths: np.ndarray, seed: int) -> None:
                 fh.write(seq[k : k + 60] + "\n")
 
 
-def make_model(folder: Path, folds: int) -> None:
-    """A cnn model folder with `folds` fold models of the default architecture."""
+SMALL_CNN = {"channels": 8, "dilations": [1], "kernel": 3, "dropout": 0.0}
+"""A cnn small enough that the memory benchmark's 200,000 proteins take minutes on 2 cores:
+the peak memory of streaming does not depend on the network's width."""
+
+
+def make_model(folder: Path, folds: int, cnn: dict[str, Any] | None = None) -> None:
+    """A cnn model folder with `folds` fold models (default architecture unless `cnn`)."""
     defaults = TrainSettings(fold=0)
+    if cnn is not None:
+        defaults.cnn, defaults.hidden = cnn, 32
     for k in range(folds):
         config = {
             "backbone": "cnn",
@@ -134,6 +147,79 @@ def peer_loop(
     return (time.perf_counter() - start) / len(seqs), (time.process_time() - cpu) / len(seqs)
 
 
+def write_fasta_fast(path: Path, lengths: np.ndarray, seed: int) -> None:
+    """Like `write_fasta`, drawn with numpy (hundreds of millions of residues in seconds)."""
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer("".join(HUMAN_AA).encode(), dtype=np.uint8)
+    weights = np.array(list(HUMAN_AA.values()))
+    weights = weights / weights.sum()
+    with open(path, "wb") as fh:
+        for start in range(0, len(lengths), 10_000):
+            block = lengths[start : start + 10_000]
+            residues = rng.choice(letters, size=int(block.sum()), p=weights).tobytes()
+            offset = 0
+            for i, n in enumerate(block.tolist(), start):
+                seq = b"M" + residues[offset + 1 : offset + n]
+                offset += n
+                lines = b"\n".join(seq[k : k + 60] for k in range(0, len(seq), 60))
+                fh.write(b">sp|BENCH%07d|PROT%d_HUMAN benchmark protein\n%s\n" % (i, i, lines))
+
+
+def _peak_child(fasta: str, model: str, out: str, tokens: int, queue: Any) -> None:
+    """In a fresh process: predict, then report (peak RSS in bytes, summary, seconds)."""
+    import resource
+
+    torch.set_num_threads(1)  # memory does not depend on threads; leave a core to others
+    start = time.perf_counter()
+    summary = predict_fasta(fasta, model, out, device="cpu", tokens_per_batch=tokens)
+    seconds = time.perf_counter() - start
+    queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, summary, seconds))
+
+
+def memory_benchmark(sizes: list[int], folds: int, tokens: int, seed: int) -> dict[str, Any]:
+    """Peak RSS of predict_fasta for FASTA files of each size, each in its own process."""
+    import multiprocessing
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        make_model(tmp / "model", folds, SMALL_CNN)
+        for n in sizes:
+            lengths = human_lengths(n, seed)
+            fasta = tmp / f"proteome{n}.fasta"
+            write_fasta_fast(fasta, lengths, seed)
+            ctx = multiprocessing.get_context("spawn")
+            queue = ctx.Queue()
+            args = (str(fasta), str(tmp / "model"), str(tmp / f"out{n}"), tokens, queue)
+            proc = ctx.Process(target=_peak_child, args=args)
+            proc.start()
+            peak, summary, seconds = queue.get()
+            proc.join()
+            assert summary["predicted"] == n, summary
+            runs.append(
+                {
+                    "proteins": n,
+                    "residues": int(lengths.sum()),
+                    "fasta_mb": round(fasta.stat().st_size / 2**20, 1),
+                    "peak_rss_mb": round(peak / 2**20, 1),
+                    "seconds": round(seconds, 1),
+                }
+            )
+            fasta.unlink()
+    base = runs[0]["peak_rss_mb"]
+    return {
+        "date": dt.date.today().isoformat(),
+        "machine": cpu_description(),
+        "torch": torch.__version__,
+        "folds": folds,
+        "cnn": SMALL_CNN,
+        "tokens_per_batch": tokens,
+        "runs": runs,
+        "peak_ratio_to_smallest": [round(r["peak_rss_mb"] / base, 3) for r in runs],
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+
+
 def main() -> None:
     """Run the benchmark and print a Markdown table row set."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -143,8 +229,18 @@ def main() -> None:
     parser.add_argument("--tokens-per-batch", type=int, default=16384)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument(
+        "--memory", help="comma-separated FASTA sizes: measure peak RSS of each instead"
+    )
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
+    if args.memory:
+        sizes = [int(n) for n in args.memory.split(",")]
+        result = memory_benchmark(sizes, args.folds, args.tokens_per_batch, args.seed)
+        print(json.dumps(result, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2) + "\n")
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
