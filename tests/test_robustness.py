@@ -164,8 +164,7 @@ def test_run_removes_a_killed_runs_leftovers_and_old_plots(tiny_model, tmp_path)
     predict_fasta(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
                   device="cpu")  # fmt: skip
     assert sorted(p.name for p in out.iterdir()) == [
-        ".locflow.lock", "attention.h5", "plots", "predictions.parquet", "results.csv",
-        "summary.json",
+        "attention.h5", "plots", "predictions.parquet", "results.csv", "summary.json",
     ]  # fmt: skip
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["new.csv", "new.png"]
     predict_fasta(_tiny_fasta(tmp_path, ["newer"]), tiny_model.model, out, device="cpu")

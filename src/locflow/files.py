@@ -79,30 +79,42 @@ def owned_folder(path: str | Path, what: str = "--out") -> Iterator[Path]:
     The lock is an exclusive `flock` on `<path>/.locflow.lock`, which the system releases when
     the process ends however it ends, so a killed run never leaves the folder locked. A second
     run gets an InputError at once. Once the lock is held, the leftovers of a killed run
-    (`remove_leftovers`) are removed before anything is written.
+    (`remove_leftovers`) are removed before anything is written. A run that ends removes the
+    lock file, so finished folders (and what Nextflow publishes of them) hold only results.
     """
     import fcntl
 
     path = make_folder(path, what)
     lock = path / LOCK_NAME
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
-    except OSError as exc:
-        raise InputError(f"{what} {path}: cannot create {LOCK_NAME} ({exc.strerror})") from exc
-    try:
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+        except OSError as exc:
+            raise InputError(f"{what} {path}: cannot create {LOCK_NAME} ({exc.strerror})") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             owner = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
             raise InputError(
                 f"{what} {path}: another locflow run (process {owner}) is writing into this "
                 "folder; wait for it to finish or choose another folder"
             ) from None
+        # The previous owner may have removed the file between our open and our lock: then we
+        # hold a lock on a file no one else will see; take the one now at the path instead.
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         remove_leftovers(path)
         yield path
     finally:
+        lock.unlink(missing_ok=True)  # while still held: no second run can be inside
         os.close(fd)  # releases the lock
 
 
