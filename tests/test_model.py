@@ -12,6 +12,7 @@ from locflow.cnn import DilatedResNet, encode
 from locflow.files import InputError
 from locflow.model import (
     GAUSSIAN_5,
+    OUTPUTS,
     LocModel,
     gaussian_smooth,
     make_batch,
@@ -218,7 +219,7 @@ def _cnn_config() -> dict:
         "cnn": {"channels": 16, "dilations": [1, 2], "kernel": 3, "dropout": 0.0},
         "fold": 0,
         "validation_fold": 1,
-        "thresholds": {},
+        "thresholds": {o: 0.5 for o in OUTPUTS},  # load_fold wants one per output
     }
 
 
