@@ -9,7 +9,7 @@ started) and peak memory (the largest sum of resident memory over its whole proc
 sampled every 0.2 s), and the two runs' CV micro F1 as a check that they did the same work.
 
     .venv/bin/python benchmarks/nextflow.py --work bench_out/nextflow            # print
-    .venv/bin/python benchmarks/nextflow.py --work bench_out/nextflow --write-docs
+    .venv/bin/python benchmarks/nextflow.py --work bench_out/nextflow --epochs 2 --write-docs
 
 Nextflow is tools/nextflow/nextflow (`make nextflow`) or --nextflow; runs are offline
 (LOCFLOW_OFFLINE=true: offline.nf, without the nf-schema plugin).
@@ -82,7 +82,7 @@ def micro_f1(metrics: Path) -> float:
     return json.loads(metrics.read_text())["summary"]["locations.micro_f1"]["mean"]
 
 
-def run(work: Path, nextflow: Path) -> dict[str, Any]:
+def run(work: Path, nextflow: Path, epochs: int) -> dict[str, Any]:
     """Both front ends, one after the other, on an otherwise idle machine."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -90,19 +90,20 @@ def run(work: Path, nextflow: Path) -> dict[str, Any]:
                NXF_HOME=str(work / "nxf_home"))  # fmt: skip
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
 
-    demo = measure([sys.executable, "-m", "locflow.cli", "demo", "--out", str(work / "demo")],
-                   work, env)  # fmt: skip
+    demo = measure([sys.executable, "-m", "locflow.cli", "demo", "--out", str(work / "demo"),
+                    "--epochs", str(epochs)], work, env)  # fmt: skip
     demo["cv_micro_f1"] = micro_f1(work / "demo" / "cv" / "metrics.json")
 
     out, launch = work / "nextflow_results", work / "nextflow_launch"
     launch.mkdir()  # Nextflow's work/ and .nextflow/ go here
     flow = measure([str(nextflow), "run", str(ROOT), "-profile", "test", "--outdir", str(out),
-                    "-ansi-log", "false"], launch, env)  # fmt: skip
+                    "--epochs", str(epochs), "-ansi-log", "false"], launch, env)  # fmt: skip
     flow["cv_micro_f1"] = micro_f1(out / "evaluation" / "cv" / "metrics.json")
     trace = (out / "pipeline_info" / "execution_trace.txt").read_text().splitlines()
     flow["tasks"] = len(trace) - 1
     return {
         "date": dt.date.today().isoformat(),
+        "epochs": epochs,
         "machine": cpu_description(),
         "nextflow": subprocess.run([str(nextflow), "-version"], capture_output=True, text=True,
                                    env=env).stdout.split("version")[1].split()[0],  # fmt: skip
@@ -122,11 +123,12 @@ def markdown(result: dict[str, Any]) -> str:
         SECTION,
         "",
         "Command: `.venv/bin/python benchmarks/nextflow.py --work bench_out/nextflow "
-        "--write-docs`  ",
+        f"--epochs {result['epochs']} --write-docs`  ",
         f"Machine: {result['machine']}; date {result['date']}; Nextflow {result['nextflow']} "
         "(Maven Central), local executor, offline (`LOCFLOW_OFFLINE=true`).",
         "",
-        "Same demo data (seed 0), same steps and settings, one after the other in one run. CPU is "
+        f"Same demo data (seed 0), same steps and settings ({result['epochs']} epochs per fold), "
+        "one after the other in one run. CPU is "
         "user + system time of every process started; peak memory is the largest sum of resident "
         "memory over the process tree (0.2 s samples).",
         "",
@@ -156,9 +158,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=ROOT / "bench_out" / "nextflow")
     ap.add_argument("--nextflow", type=Path, default=ROOT / "tools" / "nextflow" / "nextflow")
+    ap.add_argument("--epochs", type=int, default=8, help="training epochs per fold (both)")
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     args = ap.parse_args()
-    result = run(args.work.resolve(), args.nextflow)
+    result = run(args.work.resolve(), args.nextflow, args.epochs)
     (args.work / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     text = markdown(result)
     print(text)
