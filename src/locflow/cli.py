@@ -1,4 +1,4 @@
-"""The `locflow` command line: one thin sub-command per pipeline step (DESIGN.md section 3).
+"""The `locflow` command line: one thin sub-command per pipeline step.
 
 Each command parses options, calls one library function and reports where its output went.
 Heavy imports (torch, transformers) happen inside the commands so that `--help` stays fast.

@@ -1,4 +1,4 @@
-"""`locflow demo`: the whole chain, in-process, on the embedded demo data (DESIGN.md section 1).
+"""`locflow demo`: the whole chain, in-process, on the embedded demo data.
 
 make-demo-data -> curate-swissprot -> curate-hpa -> partition -> audit (stops on any homolog
 pair across folds) -> filter-homologs (HPA vs training) -> train 5 folds (cnn) -> evaluate

