@@ -22,6 +22,15 @@ SIGNALS: tuple[str, ...] = ("SP", "TM", "MT", "CH", "TH", "NLS", "NES", "PTS", "
 
 KINGDOMS: tuple[str, ...] = ("Animalia", "Fungi", "Viridiplantae", "Other")
 
+OUTPUTS: tuple[str, ...] = (*LOCATIONS, MEMBRANE)
+"""The 11 model outputs in order: the 10 location classes, then the membrane-bound flag."""
+
+PROBABILITY_COLUMNS: tuple[str, ...] = OUTPUTS
+"""Float columns of the 11 model outputs in a predictions table (predict, evaluate, score)."""
+
+SIGNAL_COLUMNS: tuple[str, ...] = SIGNALS
+"""Float columns of the 9 signal-type probabilities in a predictions table."""
+
 
 def check_locations(names: list[str]) -> list[str]:
     """Return names in canonical class order; raise ValueError on an unknown class name."""

@@ -31,7 +31,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from locflow.classes import LOCATIONS, MEMBRANE, SIGNALS
+from locflow.classes import LOCATIONS, MEMBRANE, PROBABILITY_COLUMNS, SIGNALS
 from locflow.files import InputError, write_json, write_text
 from locflow.hpa import SOURCE as HPA_SOURCE
 
@@ -344,8 +344,6 @@ def score(
     threshold-only labels too (column ``locations_threshold_only``), which are then scored as
     well; a truth table of HPA proteins alone is also scored on DeepLoc 2.0's six HPA classes.
     """
-    from locflow.predict import PROBABILITY_COLUMNS
-
     need = ["id", "status", "locations", "membrane", "signals", *PROBABILITY_COLUMNS]
     missing = [c for c in need if c not in predictions.column_names]
     if missing:
@@ -446,8 +444,7 @@ def score_files(
     attention: str | Path | None = None,
 ) -> dict[str, Any]:
     """`locflow score`: read the tables (and attention HDF5 if any), score, write JSON + TSV."""
-    from locflow.predict import read_attention, read_predictions
-    from locflow.tables import read_proteins
+    from locflow.tables import read_attention, read_predictions, read_proteins
 
     pred = read_predictions(predictions)
     if attention is None and (Path(predictions).parent / "attention.h5").exists():

@@ -44,7 +44,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from locflow.classes import LOCATIONS, MEMBRANE, SIGNALS
+from locflow.classes import LOCATIONS, MEMBRANE, PROBABILITY_COLUMNS, SIGNAL_COLUMNS, SIGNALS
 from locflow.files import (
     InputError,
     atomic_folder,
@@ -57,12 +57,7 @@ from locflow.progress import advance as _advance
 from locflow.progress import reporting as _reporting
 from locflow.progress import stage as _stage
 from locflow.sequences import FastaRecord
-
-PROBABILITY_COLUMNS: tuple[str, ...] = (*LOCATIONS, MEMBRANE)
-"""Float columns of the 11 model outputs in a predictions table."""
-
-SIGNAL_COLUMNS: tuple[str, ...] = SIGNALS
-"""Float columns of the 9 signal-type probabilities in a predictions table."""
+from locflow.tables import read_attention, read_predictions  # the readers of these files
 
 # DeepLoc 2.0's names of the signal types in its CSV; it reports no GPI anchor, so that name
 # is locflow's own.
@@ -226,8 +221,8 @@ def load_ensemble(
     embeddings: str | Path | None = None,
 ) -> Ensemble:
     """Load every fold model found in `model_dir` (fold<k>/), or only `folds`."""
+    from locflow.backbones import resolve_device
     from locflow.checkpoint import list_folds, load_fold
-    from locflow.train import resolve_device
 
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
@@ -326,17 +321,6 @@ def csv_rows(table: pa.Table) -> Iterator[list[str]]:
         ]
 
 
-def read_predictions(path: str | Path) -> pa.Table:
-    """Read a predictions Parquet file (from predict or evaluate)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: predictions table not found")
-    try:
-        return pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: not a Parquet predictions table ({exc})") from exc
-
-
 # --- attention HDF5 -------------------------------------------------------------------------
 
 
@@ -378,23 +362,6 @@ class AttentionWriter:
     def close(self) -> None:
         """Flush and close the file."""
         self.file.close()
-
-
-def read_attention(path: str | Path) -> dict[str, np.ndarray]:
-    """Per-residue attention by protein id from an attention HDF5 file."""
-    import h5py
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: attention file not found")
-    try:
-        with h5py.File(path, "r") as f:
-            values = f["attention"][:]
-            offsets = f["offsets"][:]
-            ids = [i.decode() if isinstance(i, bytes) else i for i in f["ids"][:]]
-    except (OSError, KeyError) as exc:
-        raise InputError(f"{path}: not a locflow attention file ({exc})") from exc
-    return {pid: values[offsets[k] : offsets[k + 1]] for k, pid in enumerate(ids)}
 
 
 # --- streaming FASTA -> outputs -------------------------------------------------------------

@@ -395,7 +395,7 @@ def _attention_figures(
 ) -> list[tuple[str, str, Path]]:
     """Attention plots of a few proteins with annotated signals, of different types."""
     from locflow import plots
-    from locflow.predict import read_attention
+    from locflow.tables import read_attention
 
     att_path = run.folder / "attention.h5"
     if not att_path.exists() or "true_signals" not in cols:

@@ -1,4 +1,12 @@
-"""The proteins and folds tables (DESIGN.md section 3): schemas, validation, Parquet I/O."""
+"""The tables passed between steps: schemas, validation, Parquet I/O.
+
+The proteins table (`PROTEINS_SCHEMA`: one row per protein with its sequence, labels and
+0-based half-open signal spans) and the folds table (`FOLDS_SCHEMA`: id, fold; -1 = removed
+to keep folds apart) are written by the curation and partition steps and read by every later
+one; the readers of predict's outputs (`read_predictions`, `read_attention`) live here too, so
+that scoring and reporting need not import the inference code. docs/architecture.md,
+"Contracts", describes each table and file.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -167,3 +176,34 @@ def read_folds(path: str | Path) -> pa.Table:
     if len(set(ids)) != len(ids):
         raise InputError(f"{path}: folds table has duplicate ids")
     return table
+
+
+def read_predictions(path: str | Path) -> pa.Table:
+    """Read a predictions Parquet file (from predict or evaluate; columns: locflow.predict)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: predictions table not found")
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: not a Parquet predictions table ({exc})") from exc
+
+
+def read_attention(path: str | Path) -> dict[str, np.ndarray]:
+    """Per-residue attention by protein id from an attention HDF5 file (predict, evaluate).
+
+    Layout (written by locflow.predict.AttentionWriter): ``attention`` (every residue of every
+    protein, concatenated), ``offsets`` [N + 1], ``ids`` and ``records`` [N]."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: attention file not found")
+    try:
+        with h5py.File(path, "r") as f:
+            values = f["attention"][:]
+            offsets = f["offsets"][:]
+            ids = [i.decode() if isinstance(i, bytes) else i for i in f["ids"][:]]
+    except (OSError, KeyError) as exc:
+        raise InputError(f"{path}: not a locflow attention file ({exc})") from exc
+    return {pid: values[offsets[k] : offsets[k + 1]] for k, pid in enumerate(ids)}

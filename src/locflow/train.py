@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from locflow.backbones import resolve_device  # one device rule for embed, train, predict
 from locflow.checkpoint import (
     TRAINING_DATA,
     build_model,
@@ -148,22 +149,6 @@ def _dataset(rows: list[dict[str, Any]]) -> Dataset:
         targets,
         [list(r["signals"] or []) for r in rows],
     )
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' is CUDA when available, else CPU; asking for CUDA without one is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: no CUDA device is available")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise InputError(f"--device {device}: not a device locflow uses (auto, cpu or cuda)")
-    try:
-        return torch.device(device)
-    except RuntimeError as exc:
-        raise InputError(
-            f"--device {device}: not a valid device name (auto, cpu or cuda[:N])"
-        ) from exc
 
 
 def default_clip_half(backbone: str) -> int:
