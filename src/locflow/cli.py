@@ -346,6 +346,10 @@ def train_cmd(
 
 
 _DEVICE_HELP = "auto (CUDA when available), cpu or cuda."
+_MODEL_HELP = (
+    "Model folder from train: every fold<k>/ in it (config.json + weights.safetensors) is used; "
+    "an ensemble.json there, if any, names folds that must be present."
+)
 _TOKENS_HELP = "Padded residues per batch (proteins are sorted by length first)."
 
 
@@ -363,7 +367,7 @@ _PREDICT_HELP = (
 @app.command("predict", rich_help_panel="Evaluate and predict", help=_PREDICT_HELP)
 def predict_cmd(
     fasta: Annotated[Path, typer.Argument(help="Protein FASTA (plain or .gz), any size.")],
-    model: Annotated[Path, typer.Option("--model", help="Model folder with ensemble.json.")],
+    model: Annotated[Path, typer.Option("--model", help=_MODEL_HELP)],
     out: Annotated[
         Path,
         typer.Option(
@@ -403,7 +407,7 @@ def predict_cmd(
 
 @app.command("evaluate", rich_help_panel="Evaluate and predict")
 def evaluate_cmd(
-    model: Annotated[Path, typer.Option("--model", help="Model folder with ensemble.json.")],
+    model: Annotated[Path, typer.Option("--model", help=_MODEL_HELP)],
     data: Annotated[Path, typer.Option("--data", help="Proteins table with true labels.")],
     out: Annotated[
         Path, typer.Option("--out", help="Folder for metrics.json/.tsv, predictions, attention.")
