@@ -16,7 +16,8 @@ ALPHABET = "ACDEFGHIKLMNPQRSTVWY"
 """The 20 standard residues; token 0 is padding, 1..20 these, 21 everything else (X, U, B...)."""
 
 CNN_CLIP_HALF = 511
-"""Residues kept at each end of long sequences, as for ESM (DESIGN.md section 6)."""
+"""Residues kept at each end of long sequences: the N- and C-terminal 511, as for ESM (the
+clipping rule: docs/architecture.md, "Embeddings")."""
 
 _LOOKUP = np.full(256, len(ALPHABET) + 1, dtype=np.int64)
 for _i, _aa in enumerate(ALPHABET):

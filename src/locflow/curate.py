@@ -1,12 +1,13 @@
 """SwissProt curation: filters, location-term mapping, membrane flag, sorting signals, funnel.
 
-The filters follow DeepLoc 2.0 (DESIGN.md section 4) and run in the order of `FILTERS`; each
-removed entry is counted under the first filter it fails. Only location terms with
-experimental evidence (ECO:0000269) are used, and only those that apply to the displayed
-sequence: general SUBCELLULAR LOCATION comments, plus the comment of the isoform that UniProt
-displays as the canonical sequence. The term -> class table is `data/uniprot_locations.tsv`
-(rationale in docs/location_mapping.md). The membrane rule and the signal rules are documented
-on `is_membrane_term` and `extract_signals`.
+The filters follow DeepLoc 2.0 (reviewed, eukaryotic, not a fragment, nucleus-encoded, longer
+than 40 residues, an experimental location in one of the 10 classes: docs/architecture.md,
+"Data rules") and run in the order of `FILTERS`; each removed entry is counted under the first
+filter it fails. Only location terms with experimental evidence (ECO:0000269) are used, and
+only those that apply to the displayed sequence: general SUBCELLULAR LOCATION comments, plus
+the comment of the isoform that UniProt displays as the canonical sequence. The term -> class
+table is `data/uniprot_locations.tsv` (rationale in docs/location_mapping.md). The membrane
+rule and the signal rules are documented on `is_membrane_term` and `extract_signals`.
 """
 
 from __future__ import annotations

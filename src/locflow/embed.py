@@ -1,10 +1,11 @@
 """Per-residue embeddings, computed once and cached in HDF5 by sequence hash.
 
-File layout (DESIGN.md section 3): one float16 dataset [kept residues, D] per distinct sequence
-at the root, named by `locflow.sequences.sequence_hash`, with attribute `length` (the full
-sequence length; long sequences keep only `clip_indices(length, clip_half)`). File attributes:
-format, version, backbone, checkpoint, layer, clipping ("511+511"), clip_half, dim, dtype
-(storage, float16) and compute_dtype.
+File layout (the embeddings contract, docs/architecture.md, "Embeddings"): one float16
+dataset [kept residues, D] per distinct sequence at the root, named by
+`locflow.sequences.sequence_hash`, with attribute `length` (the full sequence length; long
+sequences keep only `clip_indices(length, clip_half)`). File attributes: format, version,
+backbone, checkpoint, layer, clipping ("511+511"), clip_half, dim, dtype (storage, float16)
+and compute_dtype.
 
 Crash safety and resume: the output file is only ever replaced whole (temp file + rename), so
 it is always complete and readable. While a run computes, finished embeddings are written every

@@ -1,4 +1,7 @@
-"""Homology partitioning: k folds such that no homolog pair crosses folds (DESIGN.md section 5).
+"""Homology partitioning: k folds such that no homolog pair crosses folds.
+
+A homolog pair has an identity (identical aligned residues / length of the shorter sequence)
+above the threshold, 0.3 by default (docs/architecture.md, "Data rules").
 
 The steps:
 
