@@ -13,7 +13,9 @@ include { EVALUATE_MODELS } from '../subworkflows/local/evaluate'
 
 workflow LOCFLOW {
     main:
-    if (params.backbone != 'cnn' && !params.checkpoint && !params.demo) {
+    // cnn, proteinbert and birnn are trained from scratch (locflow.registry): no weights needed.
+    def from_scratch = ['cnn', 'proteinbert', 'birnn'].contains(params.backbone)
+    if (!from_scratch && !params.checkpoint && !params.demo) {
         error("--backbone ${params.backbone} needs --checkpoint: a local folder with its pretrained weights")
     }
     // Inputs: the seeded demo data, local files, or downloads of pinned releases.
@@ -44,7 +46,7 @@ workflow LOCFLOW {
         ? channel.fromPath(params.deeploc, checkIfExists: true)
             .map { csv -> [csv, params.deeploc_signals ? file(params.deeploc_signals, checkIfExists: true) : []] }
         : channel.empty()
-    // Pretrained weights are staged as a folder; the cnn backbone needs none.
+    // Pretrained weights are staged as a folder; a from-scratch backbone needs none.
     ch_checkpoint = params.checkpoint
         ? channel.value(file(params.checkpoint, checkIfExists: true))
         : channel.value([])

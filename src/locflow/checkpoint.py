@@ -1,9 +1,10 @@
 """The model folder: `fold<k>/weights.safetensors` + `config.json`, `ensemble.json`, resume state.
 
 Loading never unpickles: weights are safetensors, the resume state is read with
-`torch.load(weights_only=True)`. Only trainable weights are stored: the whole model for `cnn`,
-the head alone for frozen embeddings, head + LoRA adapters for LoRA (the pretrained backbone is
-loaded again from the checkpoint named in config.json).
+`torch.load(weights_only=True)`. Only trainable weights are stored: the whole model for a
+from-scratch backbone (`cnn`, `proteinbert`, `birnn`: locflow.registry), the head alone for
+frozen embeddings, head + LoRA adapters for LoRA (the pretrained backbone is loaded again from
+the checkpoint named in config.json).
 
 Each fold's config.json also records what the model learned from (`training_record`, key
 ``training_data``): the sha256 of the proteins and folds tables it was trained with and the
@@ -27,6 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from locflow.files import InputError, atomic_path, read_json, write_json
 from locflow.model import OUTPUTS, BackboneEncoder, LocModel, make_batch
+from locflow.registry import backbone_spec
 
 FORMAT = "locflow-model/1"
 WEIGHTS = "weights.safetensors"
@@ -36,24 +38,24 @@ RESUME = "resume.pt"
 
 
 def input_kind(config: dict[str, Any]) -> str:
-    """How a model takes its inputs: 'cnn' tokens, 'sequences' (LoRA) or 'features'."""
-    if config["backbone"] == "cnn":
-        return "cnn"
+    """How a model takes its inputs: 'tokens' (a from-scratch backbone of the registry),
+    'sequences' (LoRA) or 'features' (embeddings of a frozen language model)."""
+    if backbone_spec(config["backbone"]).from_scratch:
+        return "tokens"
     return "sequences" if config.get("lora") else "features"
 
 
 def build_model(config: dict[str, Any], device: torch.device | str = "cpu") -> LocModel:
-    """Build an untrained model from a fold config (loads the backbone for LoRA models)."""
+    """Build an untrained model from a fold config (loads the backbone for LoRA models).
+
+    A from-scratch backbone is built by its registry spec from its options, stored in the
+    config under its name (``config["cnn"]``, ``config["proteinbert"]``, ...)."""
     encoder: torch.nn.Module | None = None
     dim = config.get("dim")
     kind = input_kind(config)
-    if kind == "cnn":
-        from locflow.cnn import DilatedResNet
-
-        cnn = config["cnn"]
-        encoder = DilatedResNet(
-            cnn["channels"], tuple(cnn["dilations"]), cnn["kernel"], cnn["dropout"]
-        )
+    if kind == "tokens":
+        spec = backbone_spec(config["backbone"])
+        encoder = spec.encoder(config[spec.name])
         dim = encoder.dim
     elif kind == "sequences":
         from locflow.backbones import add_lora, load_backbone

@@ -292,7 +292,12 @@ def train_cmd(
     folds: Annotated[Path, typer.Argument(help="Folds table (Parquet).")],
     fold: Annotated[int, typer.Option("--fold", help="Test fold K (never read in training).")],
     backbone: Annotated[
-        str, typer.Option("--backbone", help="cnn (no pretrained weights), esm2, esm1b or prott5.")
+        str,
+        typer.Option(
+            "--backbone",
+            help="Trained from scratch (no pretrained weights): cnn, proteinbert or birnn; "
+            "pretrained language models: esm2, esm1b or prott5.",
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Model folder; writes <out>/fold<K>/.")],
     embeddings: Annotated[

@@ -1,10 +1,10 @@
 """The DeepLoc 2.0 head: Gaussian-smoothed attention pooling, 11 outputs, and the signal head.
 
 The model is `encoder -> pooling -> Linear(256 -> 11)` (docs/model.md). The encoder is
-optional: with precomputed embeddings the inputs are already per-residue vectors; the `cnn`
-backbone and LoRA-tuned transformers are trained as part of the model. This module also builds
-padded batches (clipping, one-hot tokens, per-residue signal masks) so that training and
-prediction prepare inputs the same way.
+optional: with precomputed embeddings the inputs are already per-residue vectors; the
+from-scratch backbones (`cnn`, `proteinbert`, `birnn`) and LoRA-tuned transformers are trained
+as part of the model. This module also builds padded batches (clipping, residue tokens,
+per-residue signal masks) so that training and prediction prepare inputs the same way.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class LocModel(nn.Module):
         self.signal_head = SignalHead(hidden)
 
     def forward(self, inputs: Any, mask: torch.Tensor | None) -> ModelOutput:
-        """Run a batch: features [B, L, D], cnn tokens [B, L] or sequences, with mask [B, L]."""
+        """Run a batch: features [B, L, D], tokens [B, L] or sequences, with mask [B, L]."""
         if self.encoder is not None:
             x, mask = self.encoder(inputs, mask)
         else:
@@ -240,7 +240,8 @@ def make_batch(
     features: Sequence[np.ndarray] | None = None,
     signals: Sequence[Sequence[dict[str, Any]]] | None = None,
 ) -> Batch:
-    """Build a padded batch: kind 'cnn' (tokens), 'features' (embeddings) or 'sequences'.
+    """Build a padded batch: kind 'tokens' (residue tokens for a from-scratch backbone; 'cnn'
+    is the same), 'features' (embeddings) or 'sequences'.
 
     Features may be stored clipped ([kept, D]) or full length ([L, D]); either way the residues
     kept are the same as for tokens and sequences, and signal spans are cut the same way.
@@ -249,7 +250,7 @@ def make_batch(
     keep = [k for _, k in clipped]
     lengths = [len(k) for k in keep]
     mask: torch.Tensor | None = _pad_mask(lengths)
-    if kind == "cnn":
+    if kind in ("tokens", "cnn"):
         from locflow.cnn import encode
 
         tokens = torch.zeros(len(sequences), max(lengths), dtype=torch.long)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from locflow.files import InputError
 from locflow.losses import signal_bce, total_loss
 from locflow.metrics import threshold_curve
 from locflow.model import OUTPUTS, Batch, LocModel, make_batch, token_batches
+from locflow.registry import BACKBONE_SPECS, backbone_spec
 from locflow.tables import read_folds, read_proteins
 
 log = logging.getLogger(__name__)
@@ -69,15 +71,24 @@ class TrainSettings:
     batch_proteins: int = 128
     hidden: int = 256
     clip_half: int | None = None
-    cnn: dict[str, Any] = field(
-        default_factory=lambda: {
-            "channels": 64,
-            "dilations": [1, 2, 4, 8, 16],
-            "kernel": 5,
-            "dropout": 0.1,
-        }
+    # Options of the from-scratch backbones (locflow.registry), one dict per backbone; only
+    # the chosen backbone's is used and stored in the fold config under its name.
+    cnn: dict[str, Any] = field(default_factory=lambda: BACKBONE_SPECS["cnn"].options())
+    proteinbert: dict[str, Any] = field(
+        default_factory=lambda: BACKBONE_SPECS["proteinbert"].options()
     )
+    birnn: dict[str, Any] = field(default_factory=lambda: BACKBONE_SPECS["birnn"].options())
     signal_epochs: int = 200
+    # Time budget: no new epoch starts once this many seconds of training have passed or the
+    # next epoch would end past them (None: no budget). Not part of the resume fingerprint.
+    max_seconds: float | None = None
+
+    def backbone_options(self) -> dict[str, Any] | None:
+        """The chosen from-scratch backbone's options (its defaults filled in), else None."""
+        spec = backbone_spec(self.backbone)
+        if not spec.from_scratch:
+            return None
+        return spec.options(getattr(self, spec.name))
 
 
 @dataclass
@@ -152,16 +163,8 @@ def _dataset(rows: list[dict[str, Any]]) -> Dataset:
 
 
 def default_clip_half(backbone: str) -> int:
-    """Residues kept at each end of long sequences for a backbone."""
-    if backbone == "cnn":
-        from locflow.cnn import CNN_CLIP_HALF
-
-        return CNN_CLIP_HALF
-    from locflow.backbones import CLIP_HALF
-
-    if backbone not in CLIP_HALF:
-        raise InputError(f"unknown backbone {backbone!r} (cnn, {', '.join(CLIP_HALF)})")
-    return CLIP_HALF[backbone]
+    """Residues kept at each end of long sequences for a backbone (locflow.registry)."""
+    return backbone_spec(backbone).clip_half
 
 
 class Inputs:
@@ -443,12 +446,16 @@ def train_fold(
     train, val, val_fold, k = load_split(proteins, folds, settings.fold, settings.validation_fold)
     settings = copy.deepcopy(settings)
     settings.validation_fold = val_fold
-    if settings.embeddings and not settings.lora and settings.backbone != "cnn":
+    spec = backbone_spec(settings.backbone)
+    if settings.embeddings and not settings.lora and not spec.from_scratch:
         _match_store(settings)
     if settings.clip_half is None:
         settings.clip_half = default_clip_half(settings.backbone)
-    if settings.lora and settings.backbone == "cnn":
-        raise InputError("--lora applies to transformer backbones, not cnn")
+    if settings.lora and spec.from_scratch:
+        raise InputError(
+            f"--lora applies to transformer backbones, not {settings.backbone} (trained from "
+            "scratch)"
+        )
     if settings.checkpoint and Path(settings.checkpoint).exists():
         settings.checkpoint = str(Path(settings.checkpoint).resolve())
     folder = Path(out) / f"fold{settings.fold}"
@@ -468,9 +475,10 @@ def train_fold(
         "folds": k,
         "seed": settings.seed,
     }
-    if settings.backbone == "cnn":
-        config["cnn"] = settings.cnn
-        config["dim"] = settings.cnn["channels"]
+    options = settings.backbone_options()
+    if options is not None:
+        config[spec.name] = options
+        config["dim"] = int(spec.encoder(options).dim)
     inputs = Inputs(config, device, settings)
     inputs.check(train, "training")
     inputs.check(val, "validation")
@@ -491,6 +499,8 @@ def train_fold(
         optimizer, mode="min", factor=0.1, patience=settings.lr_patience, min_lr=settings.min_lr
     )
     fingerprint = {key: asdict(settings)[key] for key in _RESUME_KEYS}
+    if options is not None and spec.name not in fingerprint:
+        fingerprint[spec.name] = options
     # The data this run reads, by the same record config.json keeps: a resume must continue
     # on the very tables (and so the very training and validation proteins) it started with.
     record = training_record(proteins, folds, train.ids, val.ids)
@@ -528,10 +538,18 @@ def train_fold(
     val_batches = token_batches(val_lengths, settings.tokens_per_batch, settings.batch_proteins)
 
     progress = _progress(show_progress)
+    clock, out_of_time = time.perf_counter(), False
     with progress:
         for epoch in range(start, settings.epochs):
             if stopped:
                 break
+            if settings.max_seconds is not None and epoch > start:
+                spent = time.perf_counter() - clock
+                # Stop before an epoch that would end past the budget (at the mean epoch time).
+                if spent + spent / (epoch - start) > settings.max_seconds:
+                    out_of_time = True
+                    log.info("fold %d: time budget reached after %d epochs", settings.fold, epoch)
+                    break
             # Seeds derived from (seed, epoch): a resumed run shuffles and drops out exactly as
             # an uninterrupted one would.
             torch.manual_seed(settings.seed * 100_003 + epoch)
@@ -616,6 +634,9 @@ def train_fold(
             "history": history,
         },
     )
+    if settings.max_seconds is not None:
+        config["training"]["time_budget_s"] = settings.max_seconds
+        config["training"]["stopped_by_time_budget"] = out_of_time
     # What this model saw: evaluation refuses to score these proteins with it.
     config[TRAINING_DATA] = record
     save_fold(folder, model, config)

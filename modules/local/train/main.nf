@@ -4,10 +4,10 @@ process TRAIN {
     label 'process_gpu'
 
     input:
-    tuple path(proteins), path(folds), path(embeddings) // embeddings: [] for the cnn backbone
+    tuple path(proteins), path(folds), path(embeddings) // embeddings: [] for a from-scratch backbone
     each fold
     val backbone
-    path checkpoint       // pretrained weights folder, or [] when training from embeddings / cnn
+    path checkpoint       // pretrained weights folder, or [] when training from embeddings / from scratch
 
     output:
     path "model/fold${fold}", emit: model

@@ -7,22 +7,24 @@ workflow TRAIN_CV {
     proteins   // channel: proteins.parquet
     folds      // channel: folds.parquet
     test       // channel: test proteins to embed as well; may be empty
-    backbone   // value: cnn, esm2, esm1b or prott5
-    checkpoint // channel: pretrained weights folder, or a value channel of [] (cnn)
+    backbone   // value: cnn, proteinbert, birnn (from scratch), esm2, esm1b or prott5
+    checkpoint // channel: pretrained weights folder, or a value channel of [] (from scratch)
     n_folds    // value: number of folds (one training task each)
     finetune   // value: true to give the weights to training too (LoRA fine-tuning)
 
     main:
+    // Backbones trained from scratch on residue tokens (locflow.registry): no embeddings.
+    def from_scratch = ['cnn', 'proteinbert', 'birnn'].contains(backbone)
     ch_to_embed = proteins.map { p -> [[id: 'train'], p] }
         .mix(test.map { t -> [[id: 'test'], t] })
-        .filter { _meta, _p -> backbone != 'cnn' }
+        .filter { _meta, _p -> !from_scratch }
     EMBED(ch_to_embed, backbone, checkpoint)
 
-    // The cnn backbone learns from one-hot residues: it has no embeddings ([] in their slot).
-    ch_train_embeddings = backbone == 'cnn'
+    // A from-scratch backbone learns from residue tokens: it has no embeddings ([] in their slot).
+    ch_train_embeddings = from_scratch
         ? channel.value([])
         : EMBED.out.embeddings.filter { meta, _h5 -> meta.id == 'train' }.map { _meta, h5 -> h5 }
-    ch_test_embeddings = backbone == 'cnn'
+    ch_test_embeddings = from_scratch
         ? channel.value([])
         : EMBED.out.embeddings.filter { meta, _h5 -> meta.id == 'test' }.map { _meta, h5 -> h5 }
 
