@@ -23,8 +23,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from Bio.SeqIO.FastaIO import SimpleFastaParser
-
 from locflow.files import InputError
 
 _WHITESPACE = re.compile(r"\s+")
@@ -162,6 +160,9 @@ def parse_fasta(title_seqs: Iterable[tuple[str, str]]) -> Iterator[FastaRecord]:
 
 def read_fasta(path: str | Path) -> Iterator[FastaRecord]:
     """Stream the records of a plain or gzipped FASTA file, each with a status, none dropped."""
+    # Imported here: normalising sequences (tables, training, evaluation) needs no Biopython.
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
+
     path = Path(path)
     with _open_lines(path) as fh:
         try:
