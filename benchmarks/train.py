@@ -39,7 +39,13 @@ from locflow.files import write_json
 from locflow.metrics import binary_metrics, location_metrics, signal_metrics, summarize
 from locflow.model import probabilities_to_labels, token_batches
 from locflow.tables import read_folds, read_proteins, write_table
-from locflow.train import TrainSettings, load_split, mcc_thresholds, resolve_device, train_fold
+from locflow.train import (
+    TrainSettings,
+    choose_thresholds,
+    load_split,
+    resolve_device,
+    train_fold,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "deeploc2"
@@ -140,7 +146,8 @@ def composition(sequences: list[str]) -> np.ndarray:
 
 
 def baseline_fold(train, val, test) -> dict[str, Any]:
-    """The peer: logistic regression on composition, thresholds by MCC on validation."""
+    """The peer: logistic regression on composition, thresholds chosen on validation by the
+    rule locflow's models use (`locflow.train.choose_thresholds`)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -152,7 +159,7 @@ def baseline_fold(train, val, test) -> dict[str, Any]:
         clf = LogisticRegression(max_iter=500, class_weight="balanced")
         clf.fit(xs[0], train.targets[:, j])
         pv[:, j], pt[:, j] = clf.predict_proba(xs[1])[:, 1], clf.predict_proba(xs[2])[:, 1]
-    thresholds, _ = mcc_thresholds(pv, val.targets)
+    thresholds, _, _ = choose_thresholds(pv, val.targets)
     labels = probabilities_to_labels(pt, thresholds)
     return {
         "locations": location_metrics(test.targets[:, :10] > 0, labels[:, :10], pt[:, :10]),

@@ -142,6 +142,7 @@ def test_train_fold_resume_and_reload(name: str, tmp_path) -> None:
     assert config["dim"] == 16  # proteinbert: the local width; birnn: 2 x hidden
     model, cfg = load_fold(tmp_path / "m" / "fold0")
     assert count_parameters(model) > 0
+    assert cfg["validation"]["label_count"] == config["validation"]["label_count"]
     # A second run with more epochs resumes; another shape of the backbone is refused.
     resumed = train_fold(
         proteins, folds, tmp_path / "m", TrainSettings(epochs=2, device="cpu", **base)

@@ -12,9 +12,17 @@ import torch
 from sklearn.metrics import matthews_corrcoef
 
 from locflow.checkpoint import load_fold, predict_batch
+from locflow.classes import LOCATIONS
 from locflow.files import InputError
+from locflow.model import probabilities_to_labels
 from locflow.tables import folds_table, protein_record, proteins_table, write_table
-from locflow.train import TrainSettings, load_split, mcc_thresholds, train_fold
+from locflow.train import (
+    TrainSettings,
+    choose_thresholds,
+    load_split,
+    mcc_thresholds,
+    train_fold,
+)
 
 AA = "ACDEFGHIKLMNPQRSTVWY"
 NLS = "PKKKRKV"
@@ -243,6 +251,38 @@ def test_mcc_thresholds_pick_the_separating_cut() -> None:
     thresholds, mcc = mcc_thresholds(probs, targets)
     assert 0.3 < thresholds[0] <= 0.62 and mcc[0] == pytest.approx(1.0)
     assert thresholds[1] == 0.5 and np.isnan(mcc[1])  # one label value only: MCC undefined
+
+
+def test_thresholds_track_the_true_label_count() -> None:
+    """Per-location MCC thresholds of a weak model over-call; the common logit offset brings
+    the predicted count back to the true one on the same (validation) proteins, keeps the
+    locations' order of strictness and leaves the membrane threshold alone."""
+    rng = np.random.default_rng(0)
+    n, locs = 3000, len(LOCATIONS)
+    targets = np.zeros((n, locs + 1), dtype=np.float32)
+    targets[np.arange(n), rng.integers(0, locs, n)] = 1.0
+    targets[rng.random(n) < 0.3, 0] = 1.0  # some proteins have two locations
+    targets[:, locs] = rng.random(n) < 0.4
+    probs = np.where(targets > 0, rng.beta(2, 3, targets.shape), rng.beta(1.2, 4, targets.shape))
+    mcc_only, _ = mcc_thresholds(probs, targets)
+    true_mean = targets[:, :locs].sum(1).mean()
+    over = probabilities_to_labels(probs[:, :locs], mcc_only[:locs]).sum(1).mean()
+    assert over > true_mean + 0.5  # the rule this replaces over-calls here
+
+    thresholds, mcc, report = choose_thresholds(probs, targets)
+    counted = probabilities_to_labels(probs[:, :locs], thresholds[:locs]).sum(1).mean()
+    assert counted == pytest.approx(true_mean, abs=0.02)
+    assert report["predicted_labels_per_protein"] == pytest.approx(counted, abs=1e-3)
+    assert report["predicted_labels_per_protein_mcc"] == pytest.approx(over, abs=1e-3)
+    assert report["logit_offset"] > 0 and thresholds[locs] == mcc_only[locs]
+    order = np.argsort(mcc_only[:locs], kind="stable")
+    assert np.all(np.diff(thresholds[:locs][order]) >= 0)
+    assert np.all((mcc > 0) & (mcc <= 1))
+    # A model whose MCC thresholds already give the true count keeps them (no shift).
+    exact = targets * 0.9 + 0.05
+    kept, _, report = choose_thresholds(exact, targets)
+    assert report["logit_offset"] == 0.0
+    np.testing.assert_array_equal(kept, np.round(mcc_thresholds(exact, targets)[0], 4))
 
 
 def test_early_stopping_when_validation_stops_improving(tmp_path) -> None:
