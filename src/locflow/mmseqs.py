@@ -108,7 +108,7 @@ class Alignments:
 
     query: np.ndarray
     target: np.ndarray
-    seqid: np.ndarray  # MMseqs2's identity over the shorter length, printed to 3 decimals
+    seqid: np.ndarray  # MMseqs2's identity over the shorter length, truncated to 3 decimals
     qlen: np.ndarray
     tlen: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)
@@ -117,13 +117,18 @@ class Alignments:
     def nident(self) -> np.ndarray:
         """Identical aligned residues, recovered from the 3-decimal identity MMseqs2 stores.
 
-        Exact while the shorter sequence has fewer than 1,000 residues; beyond that several
-        counts round to the same value and the largest is taken, so that a pair at the
-        threshold is never silently dropped.
+        MMseqs2 truncates the identity to 3 decimals (it does not round: 83 of 275 is stored
+        as 0.301), so the count lies in [seqid * shorter, (seqid + 0.001) * shorter). That
+        interval holds one integer while the shorter sequence has fewer than 1,000 residues;
+        beyond that the largest is taken, so that a pair at the threshold is never silently
+        dropped.
         """
         shorter = np.minimum(self.qlen, self.tlen)
-        upper = np.floor((self.seqid + 0.0005) * shorter + 1e-6).astype(np.int64)
-        return np.minimum(upper, shorter)
+        # The largest integer below the interval's upper end, or the end itself when it is an
+        # integer: MMseqs2 divides in single precision, so an exact k/1000 (273 of 910) can
+        # land just below and be stored one step down (0.299).
+        upper = np.ceil((self.seqid + 0.001) * shorter + 1e-4).astype(np.int64) - 1
+        return np.clip(upper, 0, shorter)
 
     @property
     def identity(self) -> np.ndarray:
@@ -229,7 +234,8 @@ def align(
             seconds["prefilter"] = _run(binary, args, "prefilter", work)
         # `--seq-id-mode 1` makes MMseqs2's identity nident / min(qlen, tlen) (its `nident`
         # column is re-derived from a rounded identity and the alignment length, so it is not
-        # used). The floor is lowered by MMseqs2's rounding step so no candidate is lost.
+        # used). The floor is lowered by one stored step (MMseqs2 truncates to 3 decimals) so
+        # no candidate is lost.
         min_id = max(0.0, settings.min_identity - 0.001)
         seconds["align"] = _run(
             binary,
