@@ -359,7 +359,8 @@ _TOKENS_HELP = "Padded residues per batch (proteins are sorted by length first).
 
 
 _PREDICT_HELP = (
-    "Predict locations, membrane and signals of every FASTA record (a status for each).\n\n"
+    "Predict locations, membrane and signals of every FASTA record (a status for each). "
+    "Without --model the model shipped with locflow is used, and a line says so.\n\n"
     "Writes predictions.parquet, results.csv, attention.h5 and summary.json into --out (with "
     "--plots also plots/<id>.csv and plots/<id>.png).\n\n"
     "Sequences are normalised: whitespace removed, ASCII letters upper-cased, one trailing * "
@@ -372,7 +373,6 @@ _PREDICT_HELP = (
 @app.command("predict", rich_help_panel="Evaluate and predict", help=_PREDICT_HELP)
 def predict_cmd(
     fasta: Annotated[Path, typer.Argument(help="Protein FASTA (plain or .gz), any size.")],
-    model: Annotated[Path, typer.Option("--model", help=_MODEL_HELP)],
     out: Annotated[
         Path,
         typer.Option(
@@ -381,6 +381,13 @@ def predict_cmd(
             "attention.h5 and summary.json.",
         ),
     ],
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help=_MODEL_HELP + " Default: the model shipped with locflow (see its MODEL_CARD.md).",
+        ),
+    ] = None,
     plots: Annotated[
         bool, typer.Option("--plots", help="Also write plots/<id>.csv and .png per protein.")
     ] = False,
@@ -393,6 +400,14 @@ def predict_cmd(
 ) -> None:
     from locflow.predict import predict_fasta
 
+    if model is None:
+        from rich.markup import escape
+
+        from locflow.shipped import default_model, describe
+
+        model = default_model()
+        line = f"no --model given: using the default model shipped with locflow ({describe(model)})"
+        console.print(escape(line), highlight=False, soft_wrap=True)  # one line, never wrapped
     summary = predict_fasta(
         fasta,
         model,
