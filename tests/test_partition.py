@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from homology_sets import hard_set, mutate, random_protein
+from homology_sets import hard_set, mutate, mutate_blocks, random_protein
 from typer.testing import CliRunner
 
 from locflow import mmseqs
@@ -332,6 +332,36 @@ def test_filter_homologs_drops_exactly_the_planted_homologs():
     assert set(kept.column("id").to_pylist()) == {f"Q{q}" for q in range(20)} - planted
     assert {r["id"] for r in report["removed_ids"]} == planted
     assert all(r["identity"] > 0.3 for r in report["removed_ids"])
+
+
+@pytest.mark.parametrize("search", ["auto", "deep"])
+def test_filter_homologs_agrees_with_an_exhaustive_check(search):
+    # Homologs straddling the threshold, whole and as a domain inside a longer training
+    # protein: after the filter, aligning every kept query against every training protein in
+    # both directions finds none above the threshold, and every removed one has one. ('auto'
+    # aligns this small set pair by pair; 'deep' is the prefilter search large sets get.)
+    # A one-direction search read with rounding, as before, missed 1 of these 22.
+    rng = np.random.default_rng(11)
+    train, query = [], []
+    for q, identity in enumerate(np.linspace(0.29, 0.33, 24)):
+        root = random_protein(rng, int(rng.integers(120, 300)))
+        if q % 2:
+            train.append(random_protein(rng, 300) + root + random_protein(rng, 400))
+        else:
+            train.append(root)
+        query.append(protein_record(f"Q{q}", mutate_blocks(rng, root, identity), ["Nucleus"]))
+    train_t = proteins_table(
+        [protein_record(f"T{i}", s, ["Cytoplasm"]) for i, s in enumerate(train)]
+    )
+    kept, report = filter_homologs(proteins_table(query), train_t, 0.3, search, OPTIONS)
+    assert report["mmseqs"]["exhaustive"] == (search == "auto")
+    check = mmseqs.SearchSettings(exhaustive=True)
+    q_seqs = [r["sequence"] for r in query]
+    qi, _, ident = mmseqs.cross_pairs(q_seqs, train, 0.3, check, OPTIONS)
+    homologs = {f"Q{q}" for q in qi[ident > 0.3].tolist()}
+    assert len(homologs) >= 10, "the set must hold homologs above the threshold"
+    assert {r["id"] for r in report["removed_ids"]} == homologs
+    assert not homologs & set(kept.column("id").to_pylist())
 
 
 def test_filter_homologs_cli(tmp_path):

@@ -1,8 +1,9 @@
 """Independent re-check of folds tables: does any homolog pair cross folds?
 
-The audit runs its own MMseqs2 search (as deep as `locflow partition --search deep`, deeper
-than `--search fast`, or with `exhaustive` every pair aligned) and never reads the
-partitioner's graph or report. The only shortcut it takes is exact: proteins with
+The audit runs its own MMseqs2 search and never reads the partitioner's graph or report. Its
+default is deeper than any partitioner search: five times the candidates per query and every
+candidate aligned, where `partition --search deep` stops a query's list after 300 rejected
+in a row; `exhaustive` aligns every pair. The only shortcut it takes is exact: proteins with
 identical sequences are aligned once and count as a pair of identity 1.0. One search serves
 any number of folds tables over the same proteins.
 """
@@ -20,15 +21,13 @@ from locflow import mmseqs, progress
 from locflow.files import InputError, write_json
 from locflow.tables import read_folds, read_proteins, write_table
 
-# -s 7.5 all-vs-all (MMseqs2's most sensitive prefilter), up to 1,000 candidates per query,
-# aligned until 300 in a row fall below half the threshold (mmseqs.REJECT_FLOOR): deeper than
-# GraphPart's default (-s 7.5, 300 candidates) and than `locflow partition --search fast`, and
-# the same settings as `--search deep`, whose folds it therefore never faults. A second tier
-# for short proteins adds nothing here: with the same settings it would repeat the first
-# tier's queries exactly.
-AUDIT_SEARCH = mmseqs.TieredSearch(
-    main=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300)
-)
+# -s 7.5 all-vs-all (MMseqs2's most sensitive prefilter), up to 5,000 candidates per query, every
+# one aligned (no stop after a run of rejected ones), pairs reported down to half the threshold
+# (mmseqs.REJECT_FLOOR). This is the depth of an independent reviewer's check, deeper than
+# GraphPart's (-s 7.5, 300 candidates) and than every `locflow partition` search, so that a
+# zero here is not zero by construction. A second tier for short proteins adds nothing: with
+# the same settings it would repeat the first tier's queries exactly.
+AUDIT_SEARCH = mmseqs.TieredSearch(main=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=5000))
 # Above this many distinct sequences an all-pairs alignment takes hours on a few cores.
 MAX_EXHAUSTIVE = 10_000
 

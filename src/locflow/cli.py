@@ -528,10 +528,11 @@ def partition_cmd(
     search: Annotated[
         str,
         typer.Option(
-            help="'exhaustive' aligns every pair; 'deep' is the audit's own MMseqs2 search "
-            "(-s 7.5, 1,000 candidates); 'fast' a lighter tiered one (about 2x faster, a few "
-            "borderline pairs may cross folds); 'auto' is exhaustive up to ~5e10 alignment "
-            "cells (about 550 proteins of 400 residues), deep above."
+            help="'exhaustive' aligns every pair; 'deep' prefilters at -s 7.5 (1,000 "
+            "candidates, a list stopped after 300 rejected in a row); 'fast' a lighter tiered "
+            "one (about 2x faster, a few borderline pairs may cross folds); 'auto' is "
+            "exhaustive up to ~5e10 alignment cells (about 550 proteins of 400 residues), deep "
+            "above."
         ),
     ] = "auto",
 ) -> None:
@@ -559,9 +560,15 @@ def filter_homologs_cmd(
     report: Annotated[
         Path | None, typer.Option(help="JSON report (default: <out> with .json suffix).")
     ] = None,
-    exhaustive: Annotated[
-        bool, typer.Option("--exhaustive", help="Align every query against every target.")
-    ] = False,
+    search: Annotated[
+        str,
+        typer.Option(
+            help="'exhaustive' aligns every query against every training protein; 'deep' "
+            "prefilters at -s 7.5 (5,000 candidates, all aligned); 'auto' is exhaustive up to "
+            "~5e10 alignment cells (query residues x training residues), deep above. Both "
+            "directions either way."
+        ),
+    ] = "auto",
     threads: Annotated[int, typer.Option(min=1, help=_THREADS_HELP)] = 1,
     tmp_dir: Annotated[Path | None, typer.Option(help=_TMP_HELP)] = None,
     memory: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
@@ -572,7 +579,7 @@ def filter_homologs_cmd(
 
     with reporting("filter-homologs"):
         result = run_filter_homologs(
-            query, against, out, report, threshold, exhaustive,
+            query, against, out, report, threshold, search,
             _mmseqs_options(threads, tmp_dir, memory),
         )  # fmt: skip
     done(f"kept {result['kept']} of {result['query']} query proteins -> {out}")

@@ -286,6 +286,19 @@ def _read_tsv(path: Path) -> tuple[np.ndarray, ...]:
     return tuple(table.column(n).to_numpy() for n in names)
 
 
+def best_per_pair(
+    i: np.ndarray, j: np.ndarray, ident: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep one row per (i, j): the best identity."""
+    if i.size == 0:
+        return i, j, ident
+    order = np.lexsort((-ident, j, i))
+    i, j, ident = i[order], j[order], ident[order]
+    first = np.ones(i.size, dtype=bool)
+    first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
+    return i[first], j[first], ident[first]
+
+
 def homolog_pairs(
     aln: Alignments, threshold: float, symmetric: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -298,14 +311,30 @@ def homolog_pairs(
     i, j, ident = aln.query[keep], aln.target[keep], ident[keep]
     if symmetric:
         i, j = np.minimum(i, j), np.maximum(i, j)
-    if i.size == 0:
-        return i, j, ident
-    # Sort by pair, best identity first, and keep the first row of each pair.
-    order = np.lexsort((-ident, j, i))
-    i, j, ident = i[order], j[order], ident[order]
-    first = np.ones(i.size, dtype=bool)
-    first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
-    return i[first], j[first], ident[first]
+    return best_per_pair(i, j, ident)
+
+
+def cross_pairs(
+    queries: Sequence[str],
+    targets: Sequence[str],
+    floor: float,
+    settings: SearchSettings,
+    options: RunOptions | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(query index, target index, identity) of pairs between two sets above `floor`.
+
+    Both directions are searched: a local alignment depends on which sequence is the query
+    (83 identical residues one way, 72 the other, for one pair of the DeepLoc set), and each
+    direction's prefilter proposes different candidates. Best identity per pair.
+    """
+    settings = replace(settings, min_identity=floor)
+    forward = align(queries, targets, settings, options)
+    backward = align(targets, queries, settings, options)
+    i = np.concatenate([forward.query, backward.target])
+    j = np.concatenate([forward.target, backward.query])
+    ident = np.concatenate([forward.identity, backward.identity])
+    above = ident > floor
+    return best_per_pair(i[above], j[above], ident[above])
 
 
 def check_sequences(ids: Sequence[str], sequences: Sequence[str]) -> None:
@@ -380,9 +409,5 @@ def search_pairs(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0), seconds
     i, j, ident = (np.concatenate([f[c] for f in found]) for c in range(3))
-    # Re-reduce: a pair found by both tiers is reported once, with its best identity.
-    order = np.lexsort((-ident, j, i))
-    i, j, ident = i[order], j[order], ident[order]
-    first = np.ones(i.size, dtype=bool)
-    first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
-    return i[first], j[first], ident[first], seconds
+    # A pair found by both tiers is reported once, with its best identity.
+    return (*best_per_pair(i, j, ident), seconds)

@@ -44,8 +44,8 @@ log = logging.getLogger(__name__)
 #
 # deep: every protein against every protein at -s 7.5 (MMseqs2's most sensitive prefilter), up
 # to 1,000 candidates each, aligned best prefilter score first until 300 in a row fall below
-# half the threshold: the audit's own search, so `locflow audit` finds no crossing pair in
-# its folds.
+# half the threshold. `locflow audit` checks its folds with a different, deeper search (5,000
+# candidates, every one aligned); docs/benchmarks.md has both on the DeepLoc set.
 # On DeepLoc 2.0 most pairs only this finds are peptides of 40-100 residues whose 13-30
 # identical residues land deep in a candidate list, often only when the long member queries.
 DEEP_SEARCH = mmseqs.TieredSearch(
@@ -533,22 +533,40 @@ def default_report_path(out: Path) -> Path:
     return Path(out).with_suffix(".json")
 
 
-# Filtering a test set against training data is a guarantee too, and the query set is small:
-# search at the highest sensitivity and align every candidate.
-FILTER_SEARCH = mmseqs.SearchSettings(sensitivity=7.5, max_seqs=2000)
+# Filtering a test set against training data is a guarantee too, and the test set is small:
+# the audit's depth (up to 5,000 candidates per query at -s 7.5, every candidate aligned), in
+# both directions, down to the floor the partitioner and the audit report to.
+# A k-mer prefilter misses some homologs that every-pair alignment finds (evenly spread
+# substitutions leave few shared k-mers), so query and training sets whose product is within the
+# partitioner's alignment budget are aligned pair by pair, both directions.
+FILTER_SEARCH = mmseqs.SearchSettings(sensitivity=7.5, max_seqs=5000)
+FILTER_MODES = ("auto", "exhaustive", "deep")
+
+
+def choose_filter_search(
+    q_seqs: list[str], t_seqs: list[str], mode: str = "auto"
+) -> mmseqs.SearchSettings:
+    """'exhaustive', 'deep' (FILTER_SEARCH), or 'auto': exhaustive while (query residues) x
+    (training residues) is within EXHAUSTIVE_MAX_CELLS, deep above."""
+    if mode not in FILTER_MODES:
+        raise InputError(f"--search must be one of {', '.join(FILTER_MODES)}, not {mode!r}")
+    if mode == "auto":
+        cells = float(sum(map(len, q_seqs))) * float(sum(map(len, t_seqs)))
+        mode = "exhaustive" if cells <= EXHAUSTIVE_MAX_CELLS else "deep"
+    return replace(FILTER_SEARCH, exhaustive=mode == "exhaustive")
 
 
 def filter_homologs(
     query: pa.Table,
     against: pa.Table,
     threshold: float = 0.3,
-    exhaustive: bool = False,
+    search: str = "auto",
     options: mmseqs.RunOptions | None = None,
 ) -> tuple[pa.Table, dict[str, Any]]:
     """Drop query proteins with any homolog (identity > threshold) in `against`.
 
-    Returns the kept rows of `query` and a report naming each dropped protein's closest
-    training homolog.
+    `search` is 'auto', 'exhaustive' or 'deep' (see `choose_filter_search`). Returns the kept
+    rows of `query` and a report naming each dropped protein's closest training homolog.
     """
     if not 0.0 < threshold < 1.0:
         raise InputError(f"--threshold must lie between 0 and 1, got {threshold}")
@@ -558,15 +576,16 @@ def filter_homologs(
     t_seqs = against.column("sequence").to_pylist()
     mmseqs.check_sequences(q_ids, q_seqs)
     mmseqs.check_sequences(t_ids, t_seqs)
-    settings = replace(FILTER_SEARCH, exhaustive=exhaustive, min_identity=threshold)
+    settings = choose_filter_search(q_seqs, t_seqs, search)
+    exhaustive = settings.exhaustive
     start = time.perf_counter()
     progress.stage(f"searching {len(q_seqs):,} query against {len(t_seqs):,} training proteins")
-    aln = mmseqs.align(q_seqs, t_seqs, settings=settings, options=options)
-    ident = aln.identity
+    qi, ti, ident = mmseqs.cross_pairs(
+        q_seqs, t_seqs, mmseqs.REJECT_FLOOR * threshold, settings, options
+    )
     hit = ident > threshold
     best: dict[int, tuple[float, int]] = {}
-    for q, t, x in zip(aln.query[hit].tolist(), aln.target[hit].tolist(), ident[hit].tolist(),
-                       strict=True):  # fmt: skip
+    for q, t, x in zip(qi[hit].tolist(), ti[hit].tolist(), ident[hit].tolist(), strict=True):
         if q not in best or x > best[q][0]:
             best[q] = (x, t)
     # Exact duplicates of a training sequence are homologs whatever the search reports.
@@ -589,6 +608,8 @@ def filter_homologs(
             "sensitivity": None if exhaustive else settings.sensitivity,
             "max_seqs": None if exhaustive else settings.max_seqs,
             "alignment_mode": 3,
+            "directions": "both (query against training, training against query)",
+            "reported_down_to": mmseqs.REJECT_FLOOR * threshold,
             "threads": options.threads,
         },
         "removed_ids": [
@@ -606,13 +627,13 @@ def run_filter_homologs(
     out: Path,
     report_path: Path | None = None,
     threshold: float = 0.3,
-    exhaustive: bool = False,
+    search: str = "auto",
     options: mmseqs.RunOptions | None = None,
 ) -> dict[str, Any]:
     """Read both proteins tables, drop query homologs of `against`, write kept rows + report."""
     query = read_proteins(query_path)
     against = read_proteins(against_path)
-    kept, report = filter_homologs(query, against, threshold, exhaustive, options)
+    kept, report = filter_homologs(query, against, threshold, search, options)
     report.update({"query_path": str(query_path), "against_path": str(against_path)})
     write_table(kept, out, metadata={"locflow.filtered_against": str(against_path)})
     write_json(report_path or default_report_path(out), report)
