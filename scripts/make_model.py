@@ -1,0 +1,460 @@
+"""Build locflow's shipped default model from the DeepLoc 2.0 data (`make model`).
+
+Steps, each resumable (a rerun skips what is finished):
+
+1. import the DeepLoc 2.0 CSV and its sorting signals (`locflow import-deeploc`);
+2. partition by homology with locflow's own partition and audit it (`locflow partition`,
+   `locflow audit`; MMseqs2 needed), or take a folds table made earlier (`--folds-table`,
+   with its partition report `<table>.json` and an `audit.json` beside it when present);
+3. train the 5 folds of one backbone (`locflow train`; fold K tests, K+1 validates), one
+   process per fold when `--jobs` > 1 (a GPU trains several folds at once); finished folds
+   are skipped, an interrupted one resumes;
+4. cross-validate with `locflow evaluate --folds` (each fold model on its own test fold);
+5. write provenance.json (data files and sha256, partition, audit, command, seeds, machine,
+   times), the model card, and install the model into src/locflow/default_model/ (at most
+   20 MB; `--no-install` leaves the package alone).
+
+    .venv/bin/python scripts/make_model.py --device cuda --jobs 5          # the real one
+    .venv/bin/python scripts/make_model.py --subset 300 --epochs 1 \\
+        --work /tmp/mm --no-install                                         # a smoke run
+
+Other scripts import its steps (benchmarks/compare_backbones.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "src") not in sys.path:  # run from a checkout without installing locflow
+    sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+DATA = ROOT.parent / "shared" / "data" / "deeploc2"
+CSV, SIGNALS = "swissprot_cv.csv.gz", "sorting_signals.csv.gz"
+RELEASE = "DeepLoc-2.0"
+
+
+def log(message: str) -> None:
+    """A timestamped progress line on stdout."""
+    print(f"[{dt.datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` backbone options; values are JSON when they parse (numbers, lists)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {pair!r}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def import_data(data: Path, work: Path, proteins: Path | None = None) -> dict[str, Any]:
+    """Import the DeepLoc CSV + signals into work/proteins.parquet (kept when already there),
+    or record `proteins`, a table imported earlier from the same files."""
+    from locflow.checkpoint import file_sha256
+    from locflow.deeploc import import_deeploc
+    from locflow.tables import read_proteins
+
+    csv, signals = data / CSV, data / SIGNALS
+    work.mkdir(parents=True, exist_ok=True)
+    if proteins is None:
+        proteins = work / "proteins.parquet"
+    if not proteins.exists():
+        log(f"importing {csv}")
+        import_deeploc(
+            csv,
+            proteins,
+            signals=signals if signals.exists() else None,
+            folds_out=work / "deeploc_partition.parquet",
+        )
+    return {
+        "release": RELEASE,
+        "proteins": read_proteins(proteins).num_rows,
+        "csv": {"path": str(csv), "sha256": file_sha256(csv)},
+        "signals": {"path": str(signals), "sha256": file_sha256(signals)}
+        if signals.exists()
+        else None,
+        "proteins_table": {"path": str(proteins), "sha256": file_sha256(proteins)},
+        "import_command": f"locflow import-deeploc {csv} --signals {signals} --out {proteins}",
+    }
+
+
+def subset(proteins: Path, n: int, seed: int, out: Path) -> Path:
+    """A random subset of `n` proteins (for smoke runs), written once to `out`."""
+    import numpy as np
+    import pyarrow as pa
+
+    from locflow.tables import read_proteins, write_table
+
+    if not out.exists():
+        table = read_proteins(proteins)
+        pick = np.zeros(table.num_rows, dtype=bool)
+        pick[np.random.default_rng(seed).choice(table.num_rows, n, replace=False)] = True
+        write_table(table.filter(pa.array(pick)), out)
+    return out
+
+
+def restrict_folds(folds: Path, proteins: Path, out: Path) -> Path:
+    """The rows of a folds table whose proteins are in `proteins` (written once to `out`)."""
+    import pyarrow as pa
+
+    from locflow.tables import read_folds, read_proteins, write_table
+
+    if not out.exists():
+        ids = set(read_proteins(proteins).column("id").to_pylist())
+        table = read_folds(folds)
+        keep = [i in ids for i in table.column("id").to_pylist()]
+        write_table(table.filter(pa.array(keep)), out)
+    return out
+
+
+def partition(proteins: Path, work: Path, seed: int, threads: int) -> tuple[Path, dict]:
+    """locflow's homology partition (5 folds, identity 0.3) and its audit; stops on a leak."""
+    from locflow.audit import run_audit
+    from locflow.files import read_json
+    from locflow.mmseqs import RunOptions
+    from locflow.partition import run_partition
+
+    folds, audit_json = work / "folds.parquet", work / "audit.json"
+    if not folds.exists():
+        log("partitioning (MMseqs2)")
+        run_partition(proteins, folds, None, 5, 0.3, seed, RunOptions(threads=threads), "auto")
+    if not audit_json.exists():
+        log("auditing the partition (MMseqs2)")
+        run_audit(proteins, [folds], 0.3, False, RunOptions(threads=threads), audit_json)
+    command = (
+        f"locflow partition {proteins} --out {folds} --folds 5 --threshold 0.3 --seed {seed} "
+        f"--threads {threads}; locflow audit {proteins} {folds} --report {audit_json}"
+    )
+    return folds, describe_partition(folds, command, read_json(audit_json))
+
+
+def given_partition(folds: Path, proteins: Path, source: Path | None = None) -> dict[str, Any]:
+    """Describe a folds table made elsewhere: its partition report (`<table>.json`) and
+    `audit.json` beside `source`, the table it was cut from (default: itself), if there."""
+    from locflow.files import InputError, read_json
+    from locflow.tables import read_folds, read_proteins
+
+    ids = set(read_proteins(proteins).column("id").to_pylist())
+    table = read_folds(folds)
+    covered = ids & set(table.column("id").to_pylist())
+    if len(covered) < len(ids):
+        raise InputError(
+            f"{folds}: holds {len(covered)} of the {len(ids)} proteins of {proteins}; "
+            "is it a partition of these data?"
+        )
+    source = source or folds
+    report_path = source.with_suffix(".json")
+    command = f"a folds table made earlier: {folds} (no partition report beside it)"
+    if report_path.exists():
+        r = read_json(report_path)
+        mm = r.get("mmseqs", {})
+        command = (
+            f"locflow partition {Path(str(r.get('input', '?'))).name} --out {source.name} "
+            f"--folds {r.get('folds')} --threshold {r.get('threshold')} --seed {r.get('seed')} "
+            f"(MMseqs2 {mm.get('version', '?')}, "
+            + ("exhaustive" if mm.get("exhaustive") else f"-s {mm.get('sensitivity')}")
+            + ")"
+        )
+    audit = source.parent / "audit.json"
+    return describe_partition(folds, command, read_json(audit) if audit.exists() else None)
+
+
+def describe_partition(folds: Path, command: str, audit: dict | None) -> dict[str, Any]:
+    """What the provenance keeps of a partition: table sha256, command, sizes, audit."""
+    from collections import Counter
+
+    from locflow.checkpoint import file_sha256
+    from locflow.tables import read_folds
+
+    sizes = Counter(read_folds(folds).column("fold").to_pylist())
+    if audit is None:
+        verdict = "not run on this machine and no audit.json beside the folds table"
+    else:
+        results = audit.get("results", [])
+        pairs = sum(int(r.get("crossing_pairs", 0)) for r in results)
+        search = audit.get("search") or {}
+        how = (
+            "every pair aligned"
+            if search.get("exhaustive")
+            else (
+                f"MMseqs2 -s {search.get('sensitivity')}, up to {search.get('max_seqs')} candidates"
+            )
+        )
+        verdict = (
+            f"{pairs} homolog pairs across folds at identity > {audit.get('threshold')} "
+            f"(locflow audit: {how})"
+        )
+    return {
+        "folds_table": {"path": str(folds), "sha256": file_sha256(folds)},
+        "command": command,
+        "fold_sizes": [sizes[k] for k in sorted(k for k in sizes if k >= 0)],
+        "removed": sizes.get(-1, 0),
+        "audit": verdict,
+    }
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+def _train_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Train one fold (in this process or a worker); returns its summary and seconds."""
+    import torch
+
+    from locflow.registry import backbone_spec
+    from locflow.train import TrainSettings, train_fold
+
+    if job.get("threads"):
+        torch.set_num_threads(int(job["threads"]))
+    settings = TrainSettings(**job["settings"])
+    start = time.perf_counter()
+    config = train_fold(job["proteins"], job["folds"], job["out"], settings)
+    seconds = round(time.perf_counter() - start, 1)
+    spec = backbone_spec(settings.backbone)
+    from locflow.checkpoint import build_model
+    from locflow.registry import count_parameters
+
+    params = count_parameters(build_model(config)) if spec.from_scratch else None
+    training = config["training"]
+    return {
+        "fold": settings.fold,
+        "backbone": settings.backbone,
+        "seconds": seconds,
+        "epochs_run": training["epochs_run"],
+        "best_epoch": training["best_epoch"],
+        "stopped_by_time_budget": training.get("stopped_by_time_budget", False),
+        "parameters": params,
+        "label_count": config["validation"].get("label_count"),
+    }
+
+
+def fold_job(
+    proteins: Path, folds: Path, work: Path, model_dir: Path, settings: dict, threads: int | None
+) -> dict[str, Any]:
+    """A training job: the fold trains (and resumes) in a staging folder of its own, so that
+    folds training at once never see each other's unfinished folders, and moves into
+    `model_dir` when done (`train_all`)."""
+    k, name = settings["fold"], settings["backbone"]
+    return {
+        "proteins": str(proteins),
+        "folds": str(folds),
+        "out": str(work / f"staging_{name}" / f"fold{k}"),
+        "model_dir": str(model_dir),
+        "settings": settings,
+        "threads": threads,
+    }
+
+
+def _collect(job: dict[str, Any]) -> None:
+    """Move a finished fold from its staging folder into the model folder; list the folds."""
+    import shutil
+
+    from locflow.checkpoint import write_ensemble
+
+    k = job["settings"]["fold"]
+    model_dir = Path(job["model_dir"])
+    model_dir.mkdir(parents=True, exist_ok=True)
+    target = model_dir / f"fold{k}"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.move(str(Path(job["out"]) / f"fold{k}"), str(target))
+    write_ensemble(model_dir)
+
+
+def train_all(jobs: list[dict[str, Any]], parallel: int) -> list[dict[str, Any]]:
+    """Run training jobs, `parallel` at a time in spawned worker processes (1: in-process)."""
+    results = []
+    if parallel <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            results.append(_train_job(job))
+            _collect(job)
+            log(f"trained {_done(results[-1])}")
+        return results
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_train_job, job) for job in jobs]
+        for job, future in zip(jobs, futures, strict=True):
+            results.append(future.result())
+            _collect(job)
+            log(f"trained {_done(results[-1])}")
+    return results
+
+
+def _done(r: dict[str, Any]) -> str:
+    stop = ", time budget" if r["stopped_by_time_budget"] else ""
+    return (
+        f"{r['backbone']} fold {r['fold']}: {r['epochs_run']} epochs (best {r['best_epoch']}"
+        f"{stop}) in {r['seconds']} s"
+    )
+
+
+def finished(model_dir: Path, fold: int) -> bool:
+    """A fold whose config and weights are written (its training ended)."""
+    folder = model_dir / f"fold{fold}"
+    return (folder / "config.json").is_file() and (folder / "weights.safetensors").is_file()
+
+
+def machine(device: str) -> str:
+    """CPU, cores and (on CUDA) the GPU, for the records."""
+    import torch
+    from machine import cpu_description
+
+    text = cpu_description()
+    if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()):
+        text += f", {torch.cuda.get_device_name()}"
+    return text
+
+
+def versions() -> dict[str, str]:
+    import torch
+
+    from locflow import __version__
+
+    return {"locflow": __version__, "torch": torch.__version__}
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA, help="folder with the DeepLoc 2.0 CSVs")
+    ap.add_argument("--work", type=Path, default=ROOT / "model_build", help="working folder")
+    ap.add_argument("--proteins", type=Path, help="a proteins table imported earlier from --data")
+    ap.add_argument("--folds-table", type=Path, help="a locflow folds table made earlier")
+    ap.add_argument("--backbone", default="cnn", help="cnn, proteinbert or birnn")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a backbone option, e.g. channels=128 (repeatable)")  # fmt: skip
+    ap.add_argument("--epochs", type=int, default=14)
+    ap.add_argument("--seed", type=int, default=0, help="partition seed; fold K trains with K+seed")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--jobs", type=int, default=1, help="folds trained at once (GPU: 5)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads per job")
+    ap.add_argument("--mmseqs-threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--tokens-per-batch", type=int, default=16384)
+    ap.add_argument("--clip-half", type=int, default=None)
+    ap.add_argument("--max-minutes", type=float, default=None, help="time budget per fold")
+    ap.add_argument("--subset", type=int, default=None, help="train on N random proteins (smoke)")
+    ap.add_argument("--dest", type=Path, default=ROOT / "src" / "locflow" / "default_model")
+    ap.add_argument("--no-install", action="store_true", help="do not copy into --dest")
+    args = ap.parse_args(argv)
+    command = "scripts/make_model.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
+
+    from locflow.checkpoint import file_sha256
+    from locflow.evaluate import evaluate, headline
+    from locflow.files import read_json, write_json
+    from locflow.registry import backbone_spec
+    from locflow.shipped import install
+
+    started = time.perf_counter()
+    work = args.work
+    spec = backbone_spec(args.backbone)
+    if not spec.from_scratch:
+        raise SystemExit(f"--backbone {args.backbone}: the shipped model needs no pretrained LM")
+    options = spec.options(parse_options(args.set))
+    data = import_data(args.data, work, args.proteins)
+    proteins = Path(data["proteins_table"]["path"])
+    if args.subset:
+        sub = work / f"proteins_{args.subset}.parquet"
+        proteins = subset(proteins, args.subset, args.seed, sub)
+        data.update(subset=args.subset, seed=args.seed, proteins=args.subset)
+    data["proteins_table"] = {"path": str(proteins), "sha256": file_sha256(proteins)}
+    if args.folds_table:
+        folds = args.folds_table
+        if args.subset:
+            folds = restrict_folds(folds, proteins, work / f"folds_{args.subset}.parquet")
+        part = given_partition(folds, proteins, args.folds_table)
+    else:
+        folds, part = partition(proteins, work, args.seed, args.mmseqs_threads)
+    log(f"partition: fold sizes {part['fold_sizes']}; audit: {part['audit']}")
+
+    model_dir = work / f"model_{args.backbone}"
+    timings_path = work / f"timings_{args.backbone}.json"
+    timings = read_json(timings_path) if timings_path.exists() else {}
+    jobs = []
+    for k in range(len(part["fold_sizes"])):
+        if finished(model_dir, k):
+            log(f"fold {k}: finished earlier, skipped")
+            continue
+        settings = {
+            "fold": k,
+            "backbone": args.backbone,
+            args.backbone: options,
+            "epochs": args.epochs,
+            "seed": args.seed + k,
+            "device": args.device,
+            "tokens_per_batch": args.tokens_per_batch,
+            "clip_half": args.clip_half,
+            "max_seconds": None if args.max_minutes is None else 60 * args.max_minutes,
+        }
+        jobs.append(fold_job(proteins, folds, work, model_dir, settings, args.threads))
+    for result in train_all(jobs, args.jobs):
+        timings[str(result["fold"])] = result
+        write_json(timings_path, timings)
+
+    log("cross-validating (locflow evaluate --folds)")
+    eval_dir = work / f"evaluate_{args.backbone}"
+    metrics = evaluate(
+        model_dir, proteins, eval_dir, folds=folds, device=args.device,
+        tokens_per_batch=args.tokens_per_batch,
+    )  # fmt: skip
+    log(headline(metrics))
+
+    per_fold = [timings[k] for k in sorted(timings, key=int)]
+    provenance = {
+        "date": dt.date.today().isoformat(),
+        "command": command,
+        "machine": machine(args.device),
+        "versions": versions(),
+        "data": data,
+        "partition": part,
+        "training": {
+            "backbone": args.backbone,
+            "options": options,
+            "parameters": per_fold[0]["parameters"] if per_fold else None,
+            "epochs": args.epochs,
+            "max_minutes_per_fold": args.max_minutes,
+            "tokens_per_batch": args.tokens_per_batch,
+            "epochs_run": [t["epochs_run"] for t in per_fold],
+            "seeds": [args.seed + int(t["fold"]) for t in per_fold],
+            "seconds_per_fold": [t["seconds"] for t in per_fold],
+            "seconds_total": round(sum(t["seconds"] for t in per_fold), 1),
+            "parallel_jobs": args.jobs,
+            "label_count": [t["label_count"] for t in per_fold],
+        },
+        "evaluate_command": f"locflow evaluate --model {model_dir} --data {proteins} --folds "
+        f"{folds} --out {eval_dir}",
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+    write_json(work / f"provenance_{args.backbone}.json", provenance)
+    if not args.no_install:
+        dest = install(model_dir, provenance, metrics, args.dest)
+        log(f"installed into {dest} ({sum(p.stat().st_size for p in dest.rglob('*'))} bytes)")
+    else:
+        dest = install(model_dir, provenance, metrics, work / f"default_model_{args.backbone}")
+        log(f"model folder (not installed) -> {dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
