@@ -16,6 +16,9 @@ Folds: `--folds-table` (e.g. locflow's homology partition made earlier), `--deep
         --folds 0 --epochs 14 --device cuda --jobs 3 --tokens-per-batch 131072
     .venv/bin/python benchmarks/compare_backbones.py --subset 300 --epochs 1 \\
         --deeploc-partition --device cpu --work /tmp/cmp                     # smoke run
+    .venv/bin/python benchmarks/compare_backbones.py --docs-from compare_backbones.json
+
+The last form puts a run's table into docs/benchmarks.md (its section replaced or appended).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ HEADLINE = (
     ("macro_f1", "macro F1"),
 )
 BASELINE = "composition + LR"
+DOCS = ROOT / "docs" / "benchmarks.md"
+SECTION = "## Backbones trained from scratch (`benchmarks/compare_backbones.py`)"
 
 
 def parse_sets(pairs: list[str]) -> dict[str, dict[str, Any]]:
@@ -94,7 +99,7 @@ def markdown(result: dict[str, Any]) -> str:
     s = result["settings"]
     rows = {**result["models"], BASELINE: result["baseline"]}
     lines = [
-        "## Backbones trained from scratch (`benchmarks/compare_backbones.py`)",
+        SECTION,
         "",
         f"Command: `{result['command']}`  ",
         f"Machine: {result['machine']}; date {result['date']}; total {result['total_s']:.0f} s.",
@@ -139,6 +144,22 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def write_docs(result: dict[str, Any]) -> None:
+    """Replace (or append) this comparison's section of docs/benchmarks.md."""
+    from locflow.files import write_text
+
+    text = DOCS.read_text(encoding="utf-8")
+    section = markdown(result)
+    if SECTION in text:
+        start = text.index(SECTION)
+        nxt = text.find("\n## ", start + len(SECTION))
+        end = len(text) if nxt < 0 else nxt + 1
+        text = text[:start] + section + text[end:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    write_text(DOCS, text)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=mm.DATA, help="folder with the DeepLoc CSVs")
@@ -162,7 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subset", type=int, default=None, help="N random proteins (smoke run)")
     ap.add_argument("--json", type=Path, default=None, help="results JSON (default in --work)")
     ap.add_argument("--markdown", type=Path, default=None, help="table (default in --work)")
+    ap.add_argument("--docs-from", type=Path, help="only write a results JSON into the docs")
     args = ap.parse_args(argv)
+    if args.docs_from:
+        import json
+
+        write_docs(json.loads(args.docs_from.read_text(encoding="utf-8")))
+        return 0
     command = "benchmarks/compare_backbones.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
