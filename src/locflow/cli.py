@@ -535,6 +535,14 @@ def partition_cmd(
             "above."
         ),
     ] = "auto",
+    pairs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--pairs",
+            help="Pairs tables of `locflow homology-search` (every chunk, same --threshold and "
+            "--search), read instead of searching; repeat the option per chunk.",
+        ),
+    ] = None,
 ) -> None:
     """Split proteins into k folds so that no homolog pair crosses folds (MMseqs2)."""
     from locflow.partition import run_partition
@@ -543,12 +551,43 @@ def partition_cmd(
     with reporting("partition"):
         result = run_partition(
             proteins, out, report, folds, threshold, seed,
-            _mmseqs_options(threads, tmp_dir, memory), search,
+            _mmseqs_options(threads, tmp_dir, memory), search, pairs or None,
         )  # fmt: skip
     done(
         f"{result['kept']} of {result['proteins']} proteins in {folds} folds "
         f"{result['fold_sizes']}, {result['removed']['count']} removed -> {out}"
     )
+
+
+@app.command("homology-search", rich_help_panel="Homology")
+def homology_search_cmd(
+    proteins: Annotated[Path, typer.Argument(help="Proteins table (Parquet).")],
+    out: Annotated[Path, typer.Option("--out", help="Pairs table to write (Parquet).")],
+    chunk: Annotated[
+        str,
+        typer.Option(
+            help="K/N: search the K-th of N query chunks against all proteins (one task "
+            "each on a cluster); `partition --pairs` merges all N."
+        ),
+    ] = "1/1",
+    threshold: Annotated[float, typer.Option(help=_THRESHOLD_HELP)] = 0.3,
+    search: Annotated[
+        str, typer.Option(help="As for `partition --search`; every chunk must use the same.")
+    ] = "auto",
+    threads: Annotated[int, typer.Option(min=1, help=_THREADS_HELP)] = 1,
+    tmp_dir: Annotated[Path | None, typer.Option(help=_TMP_HELP)] = None,
+    memory: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
+) -> None:
+    """Search one chunk of the partitioner's all-vs-all homology search; write its pairs."""
+    from locflow.homology_search import run_homology_search
+    from locflow.progress import reporting
+
+    with reporting("homology-search"):
+        result = run_homology_search(
+            proteins, out, chunk=chunk, threshold=threshold, search=search,
+            options=_mmseqs_options(threads, tmp_dir, memory),
+        )  # fmt: skip
+    done(f"chunk {result['chunk']}: {result['queries']} queries, {result['pairs']} pairs -> {out}")
 
 
 @app.command("filter-homologs", rich_help_panel="Homology")

@@ -383,23 +383,30 @@ def search_pairs(
     threshold: float,
     search: TieredSearch,
     options: RunOptions | None = None,
+    queries: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
-    """All-vs-all pairs (i < j) down to REJECT_FLOOR * `threshold`, best per pair, timings."""
+    """All-vs-all pairs (i < j) down to REJECT_FLOOR * `threshold`, best per pair, timings.
+
+    With `queries` (indices into `sequences`) only those query, against every sequence: one
+    chunk of the all-vs-all. A query's candidates and alignments do not depend on the other
+    queries, so the merged chunks equal the whole search, which is the one chunk of all.
+    """
     floor = REJECT_FLOOR * threshold
     lengths = np.array([len(s) for s in sequences])
     everyone = np.arange(len(sequences))
-    short = everyone[lengths <= search.short_length]
-    tiers = [(search.main, everyone, None)]
+    queries = everyone if queries is None else np.asarray(queries, dtype=np.int64)
+    short = queries[lengths[queries] <= search.short_length]
+    tiers = [(search.main, queries, everyone)]
     if search.short is not None and short.size and not search.main.exhaustive:
         tiers.append((search.short, short, everyone))
     found, seconds = [], {}
-    for tier, (settings, queries, targets) in enumerate(tiers, start=1):
+    for tier, (settings, q_idx, t_idx) in enumerate(tiers, start=1):
         settings = replace(settings, min_identity=floor)
-        q_seqs = [sequences[q] for q in queries]
-        t_seqs = None if targets is None else [sequences[t] for t in targets]
+        q_seqs = [sequences[q] for q in q_idx]
+        t_seqs = [sequences[t] for t in t_idx]
         aln = align(q_seqs, t_seqs, settings, options)
-        aln.query = queries[aln.query]
-        aln.target = (queries if targets is None else targets)[aln.target]
+        aln.query = q_idx[aln.query]
+        aln.target = t_idx[aln.target]
         keep = aln.query != aln.target
         for name in ("query", "target", "seqid", "qlen", "tlen"):
             setattr(aln, name, getattr(aln, name)[keep])

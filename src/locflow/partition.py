@@ -36,49 +36,24 @@ from scipy.sparse.linalg import eigsh
 from locflow import mmseqs, progress
 from locflow.classes import LOCATIONS
 from locflow.files import InputError, write_json
+from locflow.homology_search import (  # noqa: F401 - the search names are part of this API
+    DEEP_SEARCH,
+    EXHAUSTIVE_MAX_CELLS,
+    EXHAUSTIVE_SEARCH,
+    FAST_SEARCH,
+    SEARCH_MODES,
+    SEARCHES,
+    Units,
+    choose_search,
+    collapse_identical,
+    merge_chunks,
+    search_units,
+)
 from locflow.tables import folds_table, read_proteins, write_table
 
 log = logging.getLogger(__name__)
 
-# The partitioner's searches (docs/benchmarks.md has the measurements behind them).
-#
-# deep: every protein against every protein at -s 7.5 (MMseqs2's most sensitive prefilter), up
-# to 1,000 candidates each, aligned best prefilter score first until 300 in a row fall below
-# half the threshold. `locflow audit` checks its folds with a different, deeper search (5,000
-# candidates, every one aligned); docs/benchmarks.md has both on the DeepLoc set.
-# On DeepLoc 2.0 most pairs only this finds are peptides of 40-100 residues whose 13-30
-# identical residues land deep in a candidate list, often only when the long member queries.
-DEEP_SEARCH = mmseqs.TieredSearch(
-    main=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=300)
-)
-# fast: all-vs-all at -s 5.7, then proteins up to 400 residues against all at -s 7.5, 100
-# rejected in a row: 1.5x faster than GraphPart --prefilter on DeepLoc 2.0 but leaves 29 pairs
-# that the audit finds across folds (GraphPart leaves 35, deep none).
-FAST_SEARCH = mmseqs.TieredSearch(
-    main=mmseqs.SearchSettings(sensitivity=5.7, max_seqs=1000, max_rejected=100),
-    short=mmseqs.SearchSettings(sensitivity=7.5, max_seqs=1000, max_rejected=100),
-    short_length=400,
-)
-# Small sets get every pair aligned (no prefilter), which finds every pair `locflow audit
-# --exhaustive` does. The rule is an alignment budget in dynamic-programming cells, (total
-# residues)^2 / 2: the 600-protein demo set is 2.5e10 cells, aligned exhaustively in about the
-# time the prefilter searches take (~11 s on one core); 5e10 cells is about 25 s on one core.
-EXHAUSTIVE_MAX_CELLS = 5e10
-EXHAUSTIVE_SEARCH = mmseqs.TieredSearch(main=mmseqs.SearchSettings(exhaustive=True))
-SEARCHES = {"exhaustive": EXHAUSTIVE_SEARCH, "deep": DEEP_SEARCH, "fast": FAST_SEARCH}
-SEARCH_MODES = ("auto", *SEARCHES)
-
 REMOVED = -1
-
-
-@dataclass
-class Units:
-    """Proteins collapsed by identical sequence: unit u holds proteins `members[u]`."""
-
-    sequences: list[str]
-    unit_of: np.ndarray  # protein index -> unit index
-    weight: np.ndarray  # proteins per unit
-    classes: np.ndarray  # [units, classes] protein counts per class
 
 
 @dataclass
@@ -91,47 +66,28 @@ class HomologGraph:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def collapse_identical(sequences: list[str], labels: np.ndarray) -> Units:
-    """Group identical sequences into weighted units (first occurrence order)."""
-    index: dict[str, int] = {}
-    unit_of = np.empty(len(sequences), dtype=np.int64)
-    for p, seq in enumerate(sequences):
-        unit_of[p] = index.setdefault(seq, len(index))
-    n_units = len(index)
-    weight = np.bincount(unit_of, minlength=n_units)
-    classes = np.zeros((n_units, labels.shape[1]), dtype=np.int64)
-    np.add.at(classes, unit_of, labels)
-    return Units(list(index), unit_of, weight, classes)
-
-
 def homolog_graph(
-    sequences: list[str],
+    units: Units,
     threshold: float,
     search: mmseqs.TieredSearch = DEEP_SEARCH,
     options: mmseqs.RunOptions | None = None,
+    pairs: list[Path] | None = None,
 ) -> HomologGraph:
-    """Align sequences all-vs-all; pairs with identity above `threshold` are the edges."""
-    n = len(sequences)
+    """Align units all-vs-all (or read `pairs`, the chunks of that search); pairs with identity
+    above `threshold` are the edges."""
+    n = len(units.sequences)
     # The search reports pairs below the threshold too (down to the floor it shares with the
-    # audit, which keeps both equally deep in each candidate list); only those above are edges.
-    i, j, ident, seconds = mmseqs.search_pairs(sequences, threshold, search, options)
+    # audit); only those above are edges.
+    if pairs:
+        i, j, ident, seconds = merge_chunks(pairs, units, threshold, search)
+    else:
+        i, j, ident, seconds = search_units(units, threshold, search, options)
     edge = ident > threshold
     i, j, ident = i[edge], j[edge], ident[edge]
     adj = sp.coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n)).tocsr()
     adj = (adj + adj.T).tocsr()
     adj.data[:] = 1
     return HomologGraph(adj, int(i.size), float(ident.max()) if ident.size else 0.0, seconds)
-
-
-def choose_search(sequences: list[str], mode: str = "auto") -> mmseqs.TieredSearch:
-    """The search for a mode: 'exhaustive', 'deep', 'fast', or 'auto' (exhaustive for small
-    sets, deep above EXHAUSTIVE_MAX_CELLS)."""
-    if mode not in SEARCH_MODES:
-        raise InputError(f"--search must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
-    if mode == "auto":
-        residues = float(sum(len(s) for s in sequences))
-        mode = "exhaustive" if residues * residues / 2 <= EXHAUSTIVE_MAX_CELLS else "deep"
-    return SEARCHES[mode]
 
 
 def _fiedler_order(adj: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
@@ -355,10 +311,12 @@ def partition_sequences(
     seed: int = 0,
     search: mmseqs.TieredSearch | str = "auto",
     options: mmseqs.RunOptions | None = None,
+    pairs: list[Path] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Return (fold per sequence, -1 = removed; report) for sequences with 0/1 label columns.
 
-    `search` is a TieredSearch or a mode name for `choose_search`.
+    `search` is a TieredSearch or a mode name for `choose_search`; `pairs` are the chunk
+    tables of that search (`locflow homology-search`), read instead of searching.
     """
     if k < 2:
         raise InputError(f"--folds must be at least 2, got {k}")
@@ -370,7 +328,7 @@ def partition_sequences(
     units = collapse_identical(sequences, labels)
     if isinstance(search, str):
         search = choose_search(units.sequences, search)
-    graph = homolog_graph(units.sequences, threshold, search, options)
+    graph = homolog_graph(units, threshold, search, options, pairs)
     t_search = time.perf_counter()
     adj, weight = graph.adjacency, units.weight
     progress.stage("splitting homolog components larger than a fold")
@@ -476,6 +434,7 @@ def partition_table(
     seed: int = 0,
     search: mmseqs.TieredSearch | str = "auto",
     options: mmseqs.RunOptions | None = None,
+    pairs: list[Path] | None = None,
 ) -> tuple[pa.Table, dict[str, Any]]:
     """Partition a proteins table; return the folds table and the JSON-ready report."""
     ids = proteins.column("id").to_pylist()
@@ -491,7 +450,7 @@ def partition_table(
         )
     mmseqs.check_sequences(ids, sequences)
     folds, report = partition_sequences(
-        sequences, label_matrix(proteins), k, threshold, seed, search, options
+        sequences, label_matrix(proteins), k, threshold, seed, search, options, pairs
     )
     report["removed"]["ids"] = [pid for pid, f in zip(ids, folds, strict=True) if f == REMOVED]
     empty = [f for f, size in enumerate(report.get("fold_sizes", [])) if size == 0]
@@ -516,12 +475,16 @@ def run_partition(
     seed: int = 0,
     options: mmseqs.RunOptions | None = None,
     search: str = "auto",
+    pairs: list[Path] | None = None,
 ) -> dict[str, Any]:
-    """Read a proteins table, partition it, write the folds table and its JSON report."""
+    """Read a proteins table, partition it, write the folds table and its JSON report.
+
+    With `pairs` (the chunk tables of `locflow homology-search`) the search is not run again.
+    """
     proteins = read_proteins(proteins_path)
     if proteins.num_rows == 0:
         raise InputError(f"{proteins_path}: the proteins table has no proteins to partition")
-    table, report = partition_table(proteins, k, threshold, seed, search, options)
+    table, report = partition_table(proteins, k, threshold, seed, search, options, pairs)
     report["input"] = str(proteins_path)
     write_table(table, out, metadata={"locflow.threshold": str(threshold), "locflow.folds": str(k)})
     write_json(report_path or default_report_path(out), report)

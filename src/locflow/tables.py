@@ -139,6 +139,11 @@ def _read(path: str | Path, what: str) -> pa.Table:
         raise InputError(f"{path}: not a Parquet {what} ({reason})") from exc
 
 
+def read_parquet(path: str | Path, what: str) -> pa.Table:
+    """Read any Parquet table; a missing or unreadable file is an InputError naming `what`."""
+    return _read(path, what)
+
+
 def read_proteins(path: str | Path) -> pa.Table:
     """Read and validate a proteins table, cast to the canonical schema."""
     table = _read(path, "proteins table")
