@@ -179,6 +179,10 @@ class Inputs:
         self.device = device
         self.store = None
         self.frozen = None
+        # Token batches built once and reused every epoch (the batches are fixed, only their
+        # order changes): building them costs about as much as a GPU step. Keyed by the
+        # dataset, which the cache also holds so that its id cannot be reused.
+        self._cache: dict[int, tuple[Dataset, dict[tuple[int, ...], Batch]]] = {}
         if self.kind == "features":
             if settings.embeddings:
                 from locflow.embed import EmbeddingStore
@@ -217,7 +221,11 @@ class Inputs:
         elif self.frozen is not None:
             batch = make_batch("sequences", seqs, half=self.half, signals=sigs)
         else:
-            batch = make_batch(self.kind, seqs, half=self.half, signals=sigs)
+            cached = self._cache.setdefault(id(data), (data, {}))[1]
+            batch = cached.get(tuple(idx))
+            if batch is None:
+                batch = make_batch(self.kind, seqs, half=self.half, signals=sigs)
+                cached[tuple(idx)] = batch
         batch = batch.to(self.device)
         if self.frozen is not None:
             with torch.no_grad():
