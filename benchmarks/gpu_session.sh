@@ -30,8 +30,10 @@
 #      composition + logistic-regression baseline; picks the best (mean micro F1);
 #   2. scripts/make_model.py: the 5 folds of the best backbone at once (same epochs, at most
 #      $MODEL_MINUTES minutes each), locflow evaluate --folds, provenance, model card.
-# Budget: about 7 minutes on one H200 with the defaults below (each step also has a hard
-# timeout); every step prints its timing.
+# Budget: about 7 minutes on one H200 with the defaults below; each step also has a hard
+# timeout (COMPARE_TIMEOUT 240 s, MODEL_TIMEOUT 270 s), so the script ends within 9 minutes
+# whatever happens; every step prints its timing. If the comparison fails, cnn is trained;
+# if the model step fails, its finished folds and logs come back as partial_model.tar.gz.
 #
 # Writes into $OUT (7 files, each well under 16 MB):
 #   default_model.tar.gz      the model folder: unpack into src/locflow/ (default_model/)
@@ -52,6 +54,8 @@ MODEL_MINUTES=${MODEL_MINUTES:-2.5}
 DEVICE=${DEVICE:-cuda}
 TOKENS=${TOKENS:-131072}
 JOBS_THREADS=${JOBS_THREADS:-3}
+COMPARE_TIMEOUT=${COMPARE_TIMEOUT:-240}
+MODEL_TIMEOUT=${MODEL_TIMEOUT:-270}
 PYTHON=${PYTHON:-python3}
 WORK=${WORK:-$(mktemp -d /tmp/locflow-gpu.XXXXXX)}
 
@@ -80,7 +84,7 @@ echo "work folder: $WORK"
 
 if [ -z "${BACKBONE:-}" ]; then
     stamp "1. compare cnn, proteinbert, birnn and the baseline on fold 0"
-    if timeout 330 "$PYTHON" benchmarks/compare_backbones.py "${COMMON[@]}" \
+    if timeout "$COMPARE_TIMEOUT" "$PYTHON" benchmarks/compare_backbones.py "${COMMON[@]}" \
         --work "$WORK/compare" --folds 0 --max-minutes "$COMPARE_MINUTES" --jobs 3 \
         --json "$OUT/compare_backbones.json" --markdown "$OUT/compare_backbones.md"; then
         BACKBONE=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["best"])' \
@@ -91,9 +95,15 @@ if [ -z "${BACKBONE:-}" ]; then
     fi
 fi
 stamp "2. the 5-fold default model of $BACKBONE"
-timeout 330 "$PYTHON" scripts/make_model.py "${COMMON[@]}" --work "$WORK/model" \
-    --backbone "$BACKBONE" --max-minutes "$MODEL_MINUTES" --jobs 5 \
-    --dest "$WORK/default_model"
+if ! timeout "$MODEL_TIMEOUT" "$PYTHON" scripts/make_model.py "${COMMON[@]}" \
+    --work "$WORK/model" --backbone "$BACKBONE" --max-minutes "$MODEL_MINUTES" --jobs 5 \
+    --dest "$WORK/default_model"; then
+    stamp "the model step failed or ran out of time: packing what it finished"
+    tar -czf "$OUT/partial_model.tar.gz" -C "$WORK" --exclude='staging_*' --exclude='*.pt' \
+        --exclude='predictions.parquet' --exclude='attention.h5' model || true
+    ls -l "$OUT"
+    exit 1
+fi
 
 stamp "3. pack the results"
 cp "$WORK/default_model/MODEL_CARD.md" "$WORK/default_model/provenance.json" "$OUT/"
