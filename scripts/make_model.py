@@ -137,10 +137,14 @@ def partition(proteins: Path, work: Path, seed: int, threads: int) -> tuple[Path
     folds, audit_json = work / "folds.parquet", work / "audit.json"
     if not folds.exists():
         log("partitioning (MMseqs2)")
-        run_partition(proteins, folds, None, 5, 0.3, seed, RunOptions(threads=threads), "auto")
+        run_partition(
+            proteins, folds, k=5, threshold=0.3, seed=seed, options=RunOptions(threads=threads)
+        )
     if not audit_json.exists():
         log("auditing the partition (MMseqs2)")
-        run_audit(proteins, [folds], 0.3, False, RunOptions(threads=threads), audit_json)
+        run_audit(
+            proteins, [folds], threshold=0.3, options=RunOptions(threads=threads), out=audit_json
+        )
     command = (
         f"locflow partition {proteins} --out {folds} --folds 5 --threshold 0.3 --seed {seed} "
         f"--threads {threads}; locflow audit {proteins} {folds} --report {audit_json}"
