@@ -1,11 +1,20 @@
-"""Benchmark: locflow partition against GraphPart on the DeepLoc 2.0 set, audited by locflow.
+"""Benchmark: locflow partition against GraphPart on the DeepLoc 2.0 set, audited three ways.
 
-Runs, one after another on the same machine: `locflow partition` (its default search, then
-`--search fast`), GraphPart `mmseqs2 --prefilter`, GraphPart `mmseqs2` without prefilter
-(under a time limit), then one `locflow audit` over every folds table, DeepLoc's own
-`Partition` column included. Wall time and peak memory come from `/usr/bin/time -v` (the
-largest resident process of each tool's tree). Results go to <out>/results.json and a Markdown
-table <out>/results.md; every pair the audit found goes to <out>/audit_pairs.parquet.
+Runs, one after another on the same machine: `locflow partition` (its default search; with
+`--with-fast` also `--search fast`), GraphPart `mmseqs2 --prefilter` (with `--with-exact` also
+GraphPart without prefilter, under a time limit, beside the audit), then
+
+- the default `locflow audit` of every folds table (DeepLoc's own `Partition` included): an
+  independent reviewer's search, -s 7.5, up to 5,000 candidates per query, every one aligned;
+- `locflow audit --exhaustive` of a seeded random sample of the proteins (every pair of the
+  sample aligned, both directions), and the pairs above the threshold that one of the two
+  audits found and the other did not, within the sample;
+- the chunked search: `locflow homology-search --chunk 1/N` of the whole set and of a half-size
+  set, timed, from which docs/benchmarks.md projects the cost for all of Swiss-Prot.
+
+Wall time and peak memory come from `/usr/bin/time -v` (the largest resident process of each
+tool's tree). Results go to <out>/results.json and a Markdown table <out>/results.md; every pair
+the audits found goes to <out>/audit_pairs.parquet and <out>/sample_pairs.parquet.
 
     .venv/bin/python benchmarks/partition.py --out bench_out/partition --threads 2
 """
@@ -28,7 +37,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from locflow.classes import LOCATIONS
 from locflow.mmseqs import find_mmseqs, mmseqs_version
@@ -98,8 +109,10 @@ def run_limited(cmd, cwd, log, limit_s, env=None) -> dict:
     wall = time.perf_counter() - start
     text = log.read_text(errors="replace")
     match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    cpu = [float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text)]
     return {
         "wall_s": round(wall, 1),
+        "cpu_s": round(sum(cpu), 1) if cpu else None,
         "peak_rss_mib": round(int(match.group(1)) / 1024, 1) if match else None,
         "exit": rc,
         "finished": rc == 0,
@@ -161,10 +174,16 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--threshold", type=float, default=0.3)
     ap.add_argument("--subset", type=int, default=None, help="Random subset (development).")
+    ap.add_argument("--with-fast", action="store_true", help="Also time --search fast.")
+    ap.add_argument("--with-exact", action="store_true",
+                    help="Also GraphPart without --prefilter, beside the audit.")  # fmt: skip
     ap.add_argument("--exact-limit-min", type=float, default=20.0,
                     help="Time limit for GraphPart without --prefilter (minutes).")  # fmt: skip
     ap.add_argument("--skip-graphpart", action="store_true")
-    ap.add_argument("--skip-exact", action="store_true", help="No GraphPart without --prefilter.")
+    ap.add_argument("--sample", type=int, default=3000,
+                    help="Proteins in the exhaustive audit's random sample (0: none).")  # fmt: skip
+    ap.add_argument("--chunks", type=int, default=10,
+                    help="Time chunk 1 of this many of the chunked search (0: none).")  # fmt: skip
     ap.add_argument(
         "--audit-only",
         action="store_true",
@@ -206,8 +225,11 @@ def main() -> None:
         tables.update({n: Path(r["folds"]) for n, r in run.items() if "folds" in r})
         args.skip_graphpart = True
     else:
-        # The default search (deep on a set this size), then the fast one.
-        for name, extra in (("locflow", []), ("locflow_fast", ["--search", "fast"])):
+        # The default search (deep on a set this size), then the fast one if asked for.
+        searches = [("locflow", [])]
+        if args.with_fast:
+            searches.append(("locflow_fast", ["--search", "fast"]))
+        for name, extra in searches:
             run[name] = run_locflow(args, out, env, name, extra)
             tables[name] = out / f"{name}_folds.parquet"
             run[name]["folds"] = str(tables[name])
@@ -225,7 +247,7 @@ def main() -> None:
         save()
         # GraphPart without prefilter aligns all ~400 million pairs; it runs under a time limit
         # beside the audit (it is reported as unfinished, not timed against locflow).
-        if not args.skip_exact:
+        if args.with_exact:
             exact = ThreadPoolExecutor(1).submit(
                 graphpart, args, out, [], args.exact_limit_min * 60, env, "graphpart_exact"
             )
@@ -242,6 +264,12 @@ def main() -> None:
         run[name]["crossing_pairs"] = res["crossing_pairs"]
         run[name]["crossing_proteins"] = res["crossing_proteins"]
         run[name]["max_cross_identity"] = res["max_cross_identity"]
+    if args.sample:
+        results["sample_audit"] = sample_audit(args, out, env, tables, proteins)
+        save()
+    if args.chunks:
+        results["chunked_search"] = chunked_search(args, out, env, proteins)
+        save()
     if exact is not None:
         run["graphpart_exact"] = exact.result()
         run["graphpart_exact"]["note"] = "ran beside the audit, so it is not audited"
@@ -251,6 +279,75 @@ def main() -> None:
     save()
     (out / "results.md").write_text(markdown(results))
     print(markdown(results))
+
+
+def pair_set(path: Path, threshold: float, keep: set[str] | None = None) -> set[frozenset]:
+    """Pairs above `threshold` in an audit's pairs table, optionally both members in `keep`."""
+    table = pq.read_table(path)
+    a, b, x = (table.column(c).to_pylist() for c in ("a", "b", "identity"))
+    return {
+        frozenset((p, q))
+        for p, q, v in zip(a, b, x, strict=True)
+        if v > threshold and (keep is None or (p in keep and q in keep))
+    }
+
+
+def sample_audit(args, out: Path, env, tables: dict[str, Path], proteins) -> dict:
+    """`locflow audit --exhaustive` of a seeded sample; compare its pairs with the default's."""
+    rng = np.random.default_rng(1)
+    n = min(args.sample, proteins.num_rows)
+    pick = np.sort(rng.choice(proteins.num_rows, n, replace=False))
+    sample = proteins.take(pa.array(pick))
+    keep = set(sample.column("id").to_pylist())
+    write_table(sample, out / "sample_proteins.parquet")
+    paths = []
+    for name, path in tables.items():
+        folds = read_folds(path)
+        mask = pa.array([i in keep for i in folds.column("id").to_pylist()])
+        paths.append(out / f"sample_{name}.parquet")
+        write_table(folds.filter(mask), paths[-1])
+    cmd = [str(BIN / "locflow"), "audit", str(out / "sample_proteins.parquet"),
+           *[str(p) for p in paths], "--exhaustive", "--threads", str(args.threads),
+           "--report", str(out / "sample_audit.json"),
+           "--pairs", str(out / "sample_pairs.parquet"), "--tmp-dir", str(out / "tmp")]  # fmt: skip
+    res = run_limited(cmd, out, out / "sample_audit.log", None, env)
+    res["proteins"] = n
+    report = json.loads((out / "sample_audit.json").read_text())
+    res["crossing_pairs"] = {
+        name: r["crossing_pairs"] for name, r in zip(tables, report["results"], strict=True)
+    }
+    exhaustive = pair_set(out / "sample_pairs.parquet", args.threshold)
+    default = pair_set(out / "audit_pairs.parquet", args.threshold, keep)
+    only_ex, only_def = exhaustive - default, default - exhaustive
+    res["pairs_above_threshold"] = {"exhaustive": len(exhaustive), "default_audit": len(default)}
+    res["only_exhaustive"] = [sorted(p) for p in sorted(only_ex, key=sorted)[:20]]
+    res["only_default_audit"] = [sorted(p) for p in sorted(only_def, key=sorted)[:20]]
+    res["only_exhaustive_count"], res["only_default_audit_count"] = len(only_ex), len(only_def)
+    return res
+
+
+def chunked_search(args, out: Path, env, proteins) -> dict:
+    """Time chunk 1 of `--chunks` of the whole set, and of a seeded half with the same chunk
+    size: the per-chunk CPU time docs/benchmarks.md projects Swiss-Prot's cost from."""
+    rng = np.random.default_rng(2)
+    pick = rng.choice(proteins.num_rows, proteins.num_rows // 2, replace=False)
+    half = proteins.take(pa.array(np.sort(pick)))
+    write_table(half, out / "half_proteins.parquet")
+    res = {}
+    sets = [("whole", out / "proteins.parquet", args.chunks),
+            ("half", out / "half_proteins.parquet", max(1, args.chunks // 2))]  # fmt: skip
+    for name, path, chunks in sets:
+        pairs = out / f"chunk_{name}.parquet"
+        cmd = [str(BIN / "locflow"), "homology-search", str(path), "--out", str(pairs),
+               "--chunk", f"1/{chunks}", "--threshold", str(args.threshold),
+               "--threads", str(args.threads), "--tmp-dir", str(out / "tmp")]  # fmt: skip
+        res[name] = run_limited(cmd, out, out / f"chunk_{name}.log", None, env)
+        info = json.loads(pq.read_table(pairs).schema.metadata[b"locflow.pairs"])
+        res[name].update(
+            {"targets": info["units"], "chunks": chunks, "queries": info["units"] // chunks,
+             "steps_wall_s": info["seconds"]}
+        )  # fmt: skip
+    return res
 
 
 def markdown(results: dict) -> str:

@@ -52,7 +52,7 @@ workflow LOCFLOW {
         : channel.value([])
 
     CURATE(ch_uniprot, ch_hpa, ch_deeploc, params.deeploc as boolean)
-    PARTITION_FOLDS(CURATE.out.proteins, CURATE.out.hpa, params.folds, params.threshold)
+    PARTITION_FOLDS(CURATE.out.proteins, CURATE.out.hpa, params.folds, params.threshold, params.search_chunks)
     TRAIN_CV(
         PARTITION_FOLDS.out.proteins,
         PARTITION_FOLDS.out.folds,

@@ -34,7 +34,8 @@ EPOCHS = "2"
 
 # Every process of the demo-data run (the test profile with --demo DIR: no MAKE_DEMO_DATA).
 DEMO_DIR_PROCESSES = {
-    "CURATE_SWISSPROT", "CURATE_HPA", "PARTITION", "AUDIT", "FILTER_HOMOLOGS", "TRAIN",
+    "CURATE_SWISSPROT", "CURATE_HPA", "HOMOLOGY_SEARCH", "PARTITION", "AUDIT", "FILTER_HOMOLOGS",
+    "TRAIN",
     "EVALUATE", "REPORT", "PREDICT",
 }  # fmt: skip
 
@@ -167,6 +168,7 @@ def test_every_process_ran_and_the_audit_gated_training(first_run: Run) -> None:
     completed = processes(rows, "COMPLETED")
     assert set(completed) == DEMO_DIR_PROCESSES
     assert completed.count("TRAIN") == 5 and completed.count("EVALUATE") == 2
+    assert completed.count("HOMOLOGY_SEARCH") == 2  # the test profile's two search chunks
     # training and prediction started only after the audit finished
     (audit,) = [r for r in rows if r["process"].endswith(":AUDIT")]
     for row in rows:
@@ -213,7 +215,7 @@ def test_software_versions_per_process(first_run: Run) -> None:
     assert set(versions) == DEMO_DIR_PROCESSES
     from locflow.mmseqs import mmseqs_version
 
-    for process in ("PARTITION", "AUDIT", "FILTER_HOMOLOGS"):
+    for process in ("HOMOLOGY_SEARCH", "PARTITION", "AUDIT", "FILTER_HOMOLOGS"):
         assert versions[process]["mmseqs2"] == mmseqs_version(), process
     from importlib.metadata import version
 

@@ -1,10 +1,12 @@
-// Homology partition: no pair above the identity threshold crosses folds.
+// Homology partition: no pair above the identity threshold crosses folds. It reads the homolog
+// pairs of every HOMOLOGY_SEARCH chunk instead of searching again.
 process PARTITION {
     tag "${proteins.name}"
     label 'process_high'
 
     input:
     path proteins
+    path pairs, stageAs: 'pairs/*' // every chunk of HOMOLOGY_SEARCH
     val folds     // number of folds
     val threshold // identity (of the shorter sequence) above which two proteins are homologs
 
@@ -19,8 +21,9 @@ process PARTITION {
 
     script:
     def args = task.ext.args ?: ''
+    def pairs_args = [pairs].flatten().collect { "--pairs ${it}" }.join(" ")
     """
-    locflow partition ${proteins} --out folds.parquet --folds ${folds} --threshold ${threshold} --report partition.json --threads ${task.cpus} ${args}
+    locflow partition ${proteins} --out folds.parquet --folds ${folds} --threshold ${threshold} --report partition.json --threads ${task.cpus} ${pairs_args} ${args}
     """
 
     stub:
