@@ -1,7 +1,7 @@
 """The `birnn` backbone: a PLUS-RNN-style bidirectional recurrent encoder, trained from scratch.
 
 After Min et al., "Pre-training of deep bidirectional protein sequence representations with
-structural information" (PLUS-RNN; Bioinformatics 2021): residues are embedded and read by a
+structural information" (PLUS-RNN; IEEE Access 2021): residues are embedded and read by a
 stack of bidirectional recurrent layers (PLUS-RNN: LSTMs); the forward and backward states of
 the last layer, concatenated, are the per-residue representation. Here the cell is a GRU by
 default (`cell: lstm` gives PLUS-RNN's), the stack is small, and there is no pretraining: the
