@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import gzip
 import hashlib
+import itertools
 import random
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -12,8 +15,10 @@ import pytest
 from locflow.files import InputError
 from locflow.sequences import (
     FastaRecord,
+    SeenIds,
     looks_like_dna,
     normalize_sequence,
+    parse_fasta,
     read_fasta,
     sequence_hash,
 )
@@ -167,3 +172,52 @@ def test_read_fasta_utf8_byte_order_mark(tmp_path: Path) -> None:
     assert recs == [FastaRecord("P1", "d", "MKV", "ok")]
     gz = _write(tmp_path, gzip.compress(b"\xef\xbb\xbf>P2\nMKV\n"), "bom.fa.gz")
     assert [r.id for r in read_fasta(gz)] == ["P2"]
+
+
+def test_seen_ids_flag_repeats_exactly_across_bucket_splits(monkeypatch) -> None:
+    monkeypatch.setattr(SeenIds, "PER_BUCKET", 2)  # split at 512, 1024, 2048... ids
+    seen = SeenIds(bits=8)
+    rng = random.Random(3)
+    ids = [f"sp|Q{i:05d}|P{i}_HUMAN" for i in range(5000)] + ["", "caf\\xe9", "\udcff"]
+    for rid in ids:
+        assert seen.add(rid), rid
+    assert seen._bits > 8 and len(seen) == len(ids)  # the buckets did split
+    for rid in rng.sample(ids, 500):
+        assert rid in seen and not seen.add(rid)
+    for i in range(5000, 7000):
+        assert f"sp|Q{i:05d}|P{i}_HUMAN" not in seen
+    assert f"sp|Q{1:05d}|P1_HUMAN " not in seen and "SP|Q00001|P1_HUMAN" not in seen
+
+
+def test_seen_ids_match_only_whole_digests() -> None:
+    a, b = SeenIds.digest("P1"), SeenIds.digest("P2")
+    bucket = bytearray(a + b)
+    assert SeenIds._holds(bucket, a) and SeenIds._holds(bucket, b)
+    assert not SeenIds._holds(bucket, a[8:] + b[:8])  # spans two digests: not one of them
+    assert SeenIds._holds(bytearray(a[8:] + b[:8] + a), a)
+
+
+def test_parse_fasta_keeps_little_per_id() -> None:
+    """The ids seen are kept as 16-byte digests: a set of the id strings took ~120 bytes each,
+    and the resident size of predict grew with the number of proteins."""
+    n = 40_000
+    pairs = ((f"sp|BENCH{i:07d}|PROT{i}_HUMAN benchmark protein", "MKV") for i in range(n))
+    tracemalloc.start()
+    try:
+        stream = parse_fasta(pairs)
+        start = tracemalloc.get_traced_memory()[0]
+        collections.deque(itertools.islice(stream, n - 1), maxlen=0)
+        held = tracemalloc.get_traced_memory()[0] - start  # the generator is still open
+    finally:
+        tracemalloc.stop()
+    assert held / n < 40, held / n
+    last = next(stream)
+    assert last.id == f"sp|BENCH{n - 1:07d}|PROT{n - 1}_HUMAN" and last.ok
+
+
+def test_parse_fasta_flags_a_repeat_far_from_its_first() -> None:
+    ids = [f"P{i}" for i in range(20_000)] + ["P7", "P19999", "P20000"]
+    recs = list(parse_fasta((rid, "MKV") for rid in ids))
+    statuses = [r.status for r in recs]
+    assert statuses[:20_000] == ["ok"] * 20_000
+    assert statuses[20_000:] == ["duplicate id", "duplicate id", "ok"]

@@ -135,26 +135,109 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+class SeenIds:
+    """The ids a FASTA stream has shown so far, in about 18 bytes each (16 of digest).
+
+    A set of the id strings cost about 130 bytes per UniProt-style id (string object plus
+    set slot), so the resident size of `locflow predict` grew with the number of proteins
+    (docs/benchmarks.md, prediction memory). Each id is kept instead as its 16-byte BLAKE2b
+    digest, appended to one of a few hundred bytearrays chosen by the digest's first bits
+    (a hash table whose buckets are byte strings); when the buckets hold 128 digests on
+    average, each splits in two by the next bit, so a look-up scans about 2 kB with
+    bytes.find.
+
+    Exact except when two different ids have the same 128-bit digest: for n distinct ids the
+    chance that any pair does is below n**2 / 2**129, about 1.5e-21 for a billion ids, far
+    below the chance of a memory error; such a pair would flag the later id as a duplicate.
+    """
+
+    SIZE = 16
+    """Bytes of digest kept per id."""
+
+    PER_BUCKET = 128
+    """Digests per bucket, on average, at which the buckets split."""
+
+    def __init__(self, bits: int = 8) -> None:
+        self._bits = bits
+        self._buckets = [bytearray() for _ in range(1 << bits)]
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    @classmethod
+    def digest(cls, rid: str) -> bytes:
+        """The id's 16-byte BLAKE2b digest (any str, lone surrogates included)."""
+        return hashlib.blake2b(rid.encode("utf-8", "surrogatepass"), digest_size=cls.SIZE).digest()
+
+    def _bucket(self, key: bytes) -> bytearray:
+        return self._buckets[int.from_bytes(key[:8], "big") >> (64 - self._bits)]
+
+    @classmethod
+    def _holds(cls, bucket: bytearray, key: bytes) -> bool:
+        """True when `key` is one of the digests in `bucket` (a match must start on one)."""
+        at = bucket.find(key)
+        while at >= 0 and at % cls.SIZE:
+            at = bucket.find(key, at + 1)
+        return at >= 0
+
+    def add(self, rid: str) -> bool:
+        """Remember `rid`; True when it is new, False when it was seen before."""
+        key = self.digest(rid)
+        bucket = self._bucket(key)
+        if self._holds(bucket, key):
+            return False
+        bucket += key
+        self._count += 1
+        if self._count > self.PER_BUCKET << self._bits:
+            self._split()
+        return True
+
+    def __contains__(self, rid: object) -> bool:
+        if not isinstance(rid, str):
+            return False
+        key = self.digest(rid)
+        return self._holds(self._bucket(key), key)
+
+    def _split(self) -> None:
+        """Twice the buckets: each one's digests go to two, by the next bit of the digest."""
+        shift = 63 - self._bits
+        size = self.SIZE
+        buckets = []
+        for old in self._buckets:
+            low, high = bytearray(), bytearray()
+            for at in range(0, len(old), size):
+                key = old[at : at + size]
+                (high if int.from_bytes(key[:8], "big") >> shift & 1 else low).extend(key)
+            buckets += (low, high)
+        self._buckets = buckets
+        self._bits += 1
+
+
 def parse_fasta(title_seqs: Iterable[tuple[str, str]]) -> Iterator[FastaRecord]:
-    """Turn (title, raw sequence) pairs into FastaRecords with a status for each."""
-    seen: set[str] = set()
+    """Turn (title, raw sequence) pairs into FastaRecords with a status for each.
+
+    Every id is remembered (`SeenIds`, 16-byte digests), so a repeated id is flagged
+    "duplicate id" however far apart the two records are.
+    """
+    seen = SeenIds()
     for title, raw in title_seqs:
         bad_bytes = _has_surrogates(title) or _has_surrogates(raw)
         title = _printable(title).strip()
         rid = title.split(None, 1)[0] if title else ""
         description = title[len(rid) :].strip()
+        new = seen.add(rid)
         sequence, problem = "", None
         if bad_bytes:
             problem = "not UTF-8"
         elif not rid:
             problem = "missing id"
-        elif rid in seen:
+        elif not new:
             problem = "duplicate id"
         else:
             sequence, problem = _problem(raw)
             if problem is None and looks_like_dna(sequence):
                 sequence, problem = "", "looks like DNA"
-        seen.add(rid)
         yield FastaRecord(rid, description, sequence, problem or "ok")
 
 
