@@ -162,6 +162,36 @@ def test_batching_and_chunking_do_not_change_results(tiny_model, bad_fasta, tmp_
         np.testing.assert_allclose(fa["attention"][:], fb["attention"][:], atol=1e-5)
 
 
+def test_attention_file_of_a_many_chunk_run(tiny_model, tmp_path):  # noqa: F811
+    """Ids, input positions and maps read back in order over 30 chunks; the index datasets
+    are stored in large chunks (h5py had chosen one-element chunks for offsets, which kept a
+    B-tree entry per protein in memory while writing)."""
+    rng = random.Random(5)
+    lines, ids, records, lengths = [], [], [], []
+    for i in range(300):
+        if i % 37 == 5:
+            lines += [f">bad{i}", "MK-V"]  # not predicted: no attention, a gap in records
+            continue
+        n = rng.randint(30, 70)
+        lines += [f">sp|Q{i:05d}|P{i}_HUMAN protein {i}", _protein(rng, n)]
+        ids.append(f"sp|Q{i:05d}|P{i}_HUMAN")
+        records.append(i)
+        lengths.append(n)
+    fasta = tmp_path / "many.fasta"
+    fasta.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    summary = predict_fasta(fasta, tiny_model.model, out, device="cpu", chunk_residues=500)
+    assert summary["predicted"] == len(ids)
+    att = read_attention(out / "attention.h5")
+    assert list(att) == ids
+    assert [len(a) for a in att.values()] == lengths
+    with h5py.File(out / "attention.h5") as f:
+        assert [i.decode() for i in f["ids"][:]] == ids
+        assert f["records"][:].tolist() == records
+        assert np.diff(f["offsets"][:]).tolist() == lengths
+        assert f["offsets"].chunks[0] >= 1024 and f["records"].chunks[0] >= 1024
+
+
 def test_no_location_above_threshold_takes_the_closest():
     thr = np.array([0.5] * 10 + [0.5])
     thr[1] = 0.2  # Nucleus: 0.15 / 0.2 = 0.75 beats Cytoplasm's 0.3 / 0.5 = 0.6

@@ -33,6 +33,7 @@ import contextlib
 import csv
 import itertools
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
@@ -160,6 +161,7 @@ class Ensemble:
         for idx in token_batches(lengths, tokens_per_batch):
             seqs = [sequences[i] for i in idx]
             p, s, a = self._predict_batch(seqs)
+            _release_free_memory(TRIM_SLACK)
             _advance(len(idx))
             probs[idx], sig[idx] = p, s
             for i, att in zip(idx, a, strict=True):
@@ -337,11 +339,18 @@ class AttentionWriter:
         self.values = f.create_dataset(
             "attention", (0,), maxshape=(None,), dtype="f4", chunks=(65536,), compression="lzf"
         )
-        self.offsets = f.create_dataset("offsets", data=[0], maxshape=(None,), dtype="i8")
+        # Explicit chunks: h5py sizes them from the initial shape, and from offsets' one
+        # element it chose chunks of one element, so a run of N proteins kept N chunks in
+        # the B-tree (and in memory while writing: tens of MB for 200,000 proteins).
+        self.offsets = f.create_dataset(
+            "offsets", data=[0], maxshape=(None,), dtype="i8", chunks=(16384,)
+        )
         self.ids = f.create_dataset(
             "ids", (0,), maxshape=(None,), dtype=h5py.string_dtype(), chunks=(4096,)
         )
-        self.records = f.create_dataset("records", (0,), maxshape=(None,), dtype="i8")
+        self.records = f.create_dataset(
+            "records", (0,), maxshape=(None,), dtype="i8", chunks=(16384,)
+        )
 
     def add(self, ids: Sequence[str], records: Sequence[int], maps: Sequence[np.ndarray]) -> None:
         """Append proteins (ids, input positions, attention [L] each)."""
@@ -497,14 +506,20 @@ def predict_fasta(
     return summary
 
 
-def _release_free_memory() -> None:
-    """Hand the heap's free pages back to the system after a chunk (glibc's malloc_trim).
+def _release_free_memory(slack: int = 0) -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim), if the resident
+    size is more than `slack` bytes above what it was after the last trim.
 
-    Each chunk allocates and frees its batches' tensors and tables; without this, glibc keeps
-    the freed but fragmented pages, and the resident size crept up with the number of chunks
-    (docs/benchmarks.md, prediction memory). A no-op where glibc is absent.
+    Called with no slack after each chunk, and with TRIM_SLACK after each batch. Each batch
+    allocates and frees tensors and arrays, and with torch's oneDNN convolutions (which keep
+    kernels cached per input shape) the heap fragments: freed pages stay resident and later
+    allocations land on other pages. Trimmed only per chunk, the resident size reached within
+    a chunk grew chunk after chunk (from about 55 to 125 MB above the trimmed size over the
+    26 chunks of a 100,000-protein run; flat with oneDNN switched off, which predicts 3x
+    slower), so the peak grew with the number of proteins (docs/benchmarks.md, prediction
+    memory). A no-op where glibc or /proc is absent.
     """
-    global _TRIM
+    global _TRIM, _TRIMMED_AT
     if _TRIM is None:
         import ctypes
         import ctypes.util
@@ -513,10 +528,29 @@ def _release_free_memory() -> None:
             _TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
         except (OSError, AttributeError):
             _TRIM = False
-    if _TRIM:
-        _TRIM(0)
+    if not _TRIM:
+        return
+    if slack:
+        now = _resident_bytes()
+        if now is None or now - _TRIMMED_AT <= slack:
+            return
+    _TRIM(0)
+    _TRIMMED_AT = _resident_bytes() or 0
 
 
+def _resident_bytes() -> int | None:
+    """This process's resident set size from /proc (None where there is no /proc)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+TRIM_SLACK = 32 * 2**20
+"""Freed heap memory a chunk may keep resident between batches before it is trimmed."""
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_TRIMMED_AT = 0
 _TRIM: Any = None
 
 
