@@ -220,6 +220,23 @@ def build(root: Path) -> list[Case]:  # noqa: PLR0915 - one list, read top to bo
             "a_folder: is a folder",
         ),
         Case(
+            "homology-search-empty",
+            ("homology-search", str(no_proteins), "--out", str(root / "pairs.parquet")),
+            "no_proteins.parquet: the proteins table has no proteins",
+        ),
+        Case(
+            "homology-search-bad-chunk",
+            ("homology-search", str(proteins), "--out", str(root / "pairs.parquet"),
+             "--chunk", "4/3"),
+            "--chunk 4/3",
+        ),  # fmt: skip
+        Case(
+            "partition-garbage-pairs",
+            ("partition", str(proteins), "--out", str(root / "f.parquet"), "--pairs",
+             str(garbage)),
+            "garbage.parquet",
+        ),  # fmt: skip
+        Case(
             "filter-homologs-missing",
             (
                 "filter-homologs",

@@ -111,6 +111,7 @@ class Alignments:
     seqid: np.ndarray  # MMseqs2's identity over the shorter length, truncated to 3 decimals
     qlen: np.ndarray
     tlen: np.ndarray
+    bits: np.ndarray  # the alignment's bit score
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -194,7 +195,7 @@ def align(
     targets = queries if targets is None else targets
     if not queries or not targets:
         empty = np.zeros(0, dtype=np.int64)
-        return Alignments(empty, empty, np.zeros(0), empty, empty)
+        return Alignments(empty, empty, np.zeros(0), empty, empty, np.zeros(0))
     if options.tmp_dir is not None:
         Path(options.tmp_dir).mkdir(parents=True, exist_ok=True)
     threads = ["--threads", str(max(1, options.threads))]
@@ -251,7 +252,7 @@ def align(
             binary,
             [
                 "convertalis", str(work / "qdb"), str(tdb), str(work / "aln"),
-                str(work / "aln.tsv"), "--format-output", "query,target,fident,qlen,tlen",
+                str(work / "aln.tsv"), "--format-output", "query,target,fident,qlen,tlen,bits",
                 *threads,
             ],
             "convertalis", work,
@@ -271,16 +272,18 @@ def _max_rejected(settings: SearchSettings) -> list[str]:
 
 
 def _read_tsv(path: Path) -> tuple[np.ndarray, ...]:
-    """Read query, target, identity, qlen, tlen as MMseqs2 wrote them."""
+    """Read query, target, identity, qlen, tlen, bit score as MMseqs2 wrote them."""
     if path.stat().st_size == 0:
-        return tuple(np.zeros(0, dtype=np.int64) for _ in range(5))
-    names = ["query", "target", "seqid", "qlen", "tlen"]
+        return tuple(np.zeros(0, dtype=np.int64) for _ in range(6))
+    names = ["query", "target", "seqid", "qlen", "tlen", "bits"]
     table = pacsv.read_csv(
         path,
         read_options=pacsv.ReadOptions(column_names=names),
         parse_options=pacsv.ParseOptions(delimiter="\t"),
         convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.float64() if n == "seqid" else pa.int64() for n in names}
+            column_types={
+                n: pa.float64() if n in ("seqid", "bits") else pa.int64() for n in names
+            }
         ),
     )
     return tuple(table.column(n).to_numpy() for n in names)
@@ -369,12 +372,15 @@ class TieredSearch:
             "evalue": "inf",
         }
         if self.short is not None and not self.main.exhaustive:
-            out["short_tier"] = {
-                "max_length": self.short_length,
-                "sensitivity": self.short.sensitivity,
-                "max_seqs": self.short.max_seqs,
-                "max_rejected": self.short.max_rejected,
-            }
+            out["short_tier"] = {"max_length": self.short_length}
+            if self.short.exhaustive:
+                out["short_tier"]["exhaustive"] = "both directions"
+            else:
+                out["short_tier"].update(
+                    sensitivity=self.short.sensitivity,
+                    max_seqs=self.short.max_seqs,
+                    max_rejected=self.short.max_rejected,
+                )
         return out
 
 
@@ -397,8 +403,16 @@ def search_pairs(
     queries = everyone if queries is None else np.asarray(queries, dtype=np.int64)
     short = queries[lengths[queries] <= search.short_length]
     tiers = [(search.main, queries, everyone)]
-    if search.short is not None and short.size and not search.main.exhaustive:
-        tiers.append((search.short, short, everyone))
+    if search.short is not None and not search.main.exhaustive:
+        if short.size:
+            tiers.append((search.short, short, everyone))
+        if search.short.exhaustive:
+            # Every pair with a short member, the short one as target too: a local alignment
+            # depends on which sequence queries (a 78-residue protein finds 7 identical residues
+            # in a 1,045-residue one, which finds 24 in it).
+            targets = everyone[lengths <= search.short_length]
+            if targets.size:
+                tiers.append((search.short, queries, targets))
     found, seconds = [], {}
     for tier, (settings, q_idx, t_idx) in enumerate(tiers, start=1):
         settings = replace(settings, min_identity=floor)
@@ -408,7 +422,7 @@ def search_pairs(
         aln.query = q_idx[aln.query]
         aln.target = t_idx[aln.target]
         keep = aln.query != aln.target
-        for name in ("query", "target", "seqid", "qlen", "tlen"):
+        for name in ("query", "target", "seqid", "qlen", "tlen", "bits"):
             setattr(aln, name, getattr(aln, name)[keep])
         found.append(homolog_pairs(aln, floor))
         seconds.update({f"tier{tier}_{k}": v for k, v in aln.seconds.items()})
