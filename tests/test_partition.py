@@ -21,6 +21,7 @@ from locflow.partition import (
     EXHAUSTIVE_MAX_CELLS,
     EXHAUSTIVE_SEARCH,
     FAST_SEARCH,
+    FILTER_SEARCH,
     REMOVED,
     choose_search,
     filter_homologs,
@@ -362,6 +363,25 @@ def test_filter_homologs_agrees_with_an_exhaustive_check(search):
     assert len(homologs) >= 10, "the set must hold homologs above the threshold"
     assert {r["id"] for r in report["removed_ids"]} == homologs
     assert not homologs & set(kept.column("id").to_pylist())
+
+
+def test_filter_homologs_aligns_every_pair_with_a_short_member():
+    # A 60-residue protein sharing 22 evenly spread residues with a stretch of a long training
+    # protein: above 0.30 over its length, and too few shared k-mers for any prefilter.
+    rng = np.random.default_rng(21)
+    train = [random_protein(rng, 800) for _ in range(6)]
+    peptide = mutate(rng, train[3][300:360], 22 / 60)
+    query = proteins_table([protein_record("P", peptide, ["Nucleus"]),
+                            protein_record("R", random_protein(rng, 60), ["Nucleus"])])  # fmt: skip
+    train_t = proteins_table(
+        [protein_record(f"T{i}", s, ["Cytoplasm"]) for i, s in enumerate(train)]
+    )
+    prefilter_only = mmseqs.cross_pairs([peptide], train, 0.15, FILTER_SEARCH, OPTIONS)
+    assert not (prefilter_only[2] > 0.3).any()
+    kept, report = filter_homologs(query, train_t, 0.3, "deep", OPTIONS)
+    assert [r["id"] for r in report["removed_ids"]] == ["P"]
+    assert report["removed_ids"][0]["homolog"] == "T3"
+    assert kept.column("id").to_pylist() == ["R"]
 
 
 def test_filter_homologs_cli(tmp_path):

@@ -603,9 +603,9 @@ def filter_homologs_cmd(
         str,
         typer.Option(
             help="'exhaustive' aligns every query against every training protein; 'deep' "
-            "prefilters at -s 7.5 (5,000 candidates, all aligned); 'auto' is exhaustive up to "
-            "~5e10 alignment cells (query residues x training residues), deep above. Both "
-            "directions either way."
+            "prefilters at -s 7.5 (5,000 candidates, all aligned) and aligns every pair with a "
+            "member of at most 150 residues; 'auto' is exhaustive up to ~5e10 alignment cells "
+            "(query residues x training residues), deep above. Both directions either way."
         ),
     ] = "auto",
     threads: Annotated[int, typer.Option(min=1, help=_THREADS_HELP)] = 1,

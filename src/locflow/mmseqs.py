@@ -323,21 +323,49 @@ def cross_pairs(
     floor: float,
     settings: SearchSettings,
     options: RunOptions | None = None,
+    short_length: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(query index, target index, identity) of pairs between two sets above `floor`.
 
     Both directions are searched: a local alignment depends on which sequence is the query
     (83 identical residues one way, 72 the other, for one pair of the DeepLoc set), and each
-    direction's prefilter proposes different candidates. Best identity per pair.
+    direction's prefilter proposes different candidates. With `short_length`, every pair with
+    a member of at most that many residues is also aligned (both directions): no k-mer
+    prefilter proposes the chance local matches that put a short protein over a threshold.
+    Best identity per pair.
     """
     settings = replace(settings, min_identity=floor)
-    forward = align(queries, targets, settings, options)
-    backward = align(targets, queries, settings, options)
-    i = np.concatenate([forward.query, backward.target])
-    j = np.concatenate([forward.target, backward.query])
-    ident = np.concatenate([forward.identity, backward.identity])
+    parts = [_both_directions(queries, targets, settings, options)]
+    if short_length and not settings.exhaustive:
+        every = replace(settings, exhaustive=True)
+        q_short = np.flatnonzero([len(s) <= short_length for s in queries])
+        t_short = np.flatnonzero([len(s) <= short_length for s in targets])
+        if q_short.size:
+            i, j, x = _both_directions([queries[q] for q in q_short], targets, every, options)
+            parts.append((q_short[i], j, x))
+        if t_short.size:
+            i, j, x = _both_directions(queries, [targets[t] for t in t_short], every, options)
+            parts.append((i, t_short[j], x))
+    i, j, ident = (np.concatenate([p[c] for p in parts]) for c in range(3))
     above = ident > floor
     return best_per_pair(i[above], j[above], ident[above])
+
+
+def _both_directions(
+    queries: Sequence[str],
+    targets: Sequence[str],
+    settings: SearchSettings,
+    options: RunOptions | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Alignments of queries against targets and of targets against queries, as
+    (query index, target index, identity) rows."""
+    forward = align(queries, targets, settings, options)
+    backward = align(targets, queries, settings, options)
+    return (
+        np.concatenate([forward.query, backward.target]),
+        np.concatenate([forward.target, backward.query]),
+        np.concatenate([forward.identity, backward.identity]),
+    )
 
 
 def check_sequences(ids: Sequence[str], sequences: Sequence[str]) -> None:
