@@ -281,9 +281,7 @@ def _read_tsv(path: Path) -> tuple[np.ndarray, ...]:
         read_options=pacsv.ReadOptions(column_names=names),
         parse_options=pacsv.ParseOptions(delimiter="\t"),
         convert_options=pacsv.ConvertOptions(
-            column_types={
-                n: pa.float64() if n in ("seqid", "bits") else pa.int64() for n in names
-            }
+            column_types={n: pa.float64() if n in ("seqid", "bits") else pa.int64() for n in names}
         ),
     )
     return tuple(table.column(n).to_numpy() for n in names)
