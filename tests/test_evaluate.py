@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -161,3 +162,22 @@ def test_hpa_test_set_gets_six_class_scorings_and_no_membrane_metrics(hpa_evalua
     }
     assert scored["membrane"]["scored"] is False and "mcc" not in scored["membrane"]
     assert len(pred["locations_threshold_only"]) == len(pred["id"])
+
+
+def test_evaluate_reports_its_stages(tiny_model, tmp_path, monkeypatch):  # noqa: F811
+    from locflow import progress
+    from locflow.evaluate import evaluate
+
+    seen = []
+
+    def record(self, name, total=None, unit=""):
+        seen.append((name, total, unit))
+
+    monkeypatch.setattr(progress.Reporter, "stage", record)
+    with progress.reporting("evaluate", stream=io.StringIO(), interval=60):
+        evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv",
+                 folds=tiny_model.folds, device="cpu")  # fmt: skip
+    # one stage per fold model, counting the proteins of its test fold
+    assert [name for name, _, _ in seen] == ["fold 0: predicting its test fold",
+                                             "fold 1: predicting its test fold"]  # fmt: skip
+    assert all(unit == "proteins" and total > 0 for _, total, unit in seen)

@@ -59,3 +59,35 @@ def test_partition_reports_its_stages(monkeypatch):
     assert seen[0] == "collapsing identical sequences"
     assert any(name.startswith("MMseqs2 ") for name in seen)
     assert any(name.startswith("packing") for name in seen)
+
+
+_SEQS = ["MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ", "MSDNGPQNQRNAPRITFGGPSDSTGSNQNGERS",
+         "MADQLTEEQIAEFKEAFSLFDKDGDGTITTKEL", "MKVLAAGIVGLLLAQPAMAEDKTETQLRRQWLS"]  # fmt: skip
+
+
+def _stages(monkeypatch) -> list[str]:
+    seen: list[str] = []
+    monkeypatch.setattr(progress.Reporter, "stage",
+                        lambda self, name, total=None, unit="": seen.append(name))  # fmt: skip
+    return seen
+
+
+def test_audit_and_filter_homologs_report_their_stages(monkeypatch):
+    from locflow.audit import audit_tables
+    from locflow.partition import filter_homologs
+    from locflow.tables import folds_table, protein_record, proteins_table
+
+    table = proteins_table(
+        [protein_record(f"P{i}", s, ["Nucleus"]) for i, s in enumerate(_SEQS)]
+    )
+    seen = _stages(monkeypatch)
+    with progress.reporting("audit", stream=_Pipe(), interval=60):
+        audit_tables(table, {"f": folds_table([f"P{i}" for i in range(4)], [0, 1, 0, 1])})
+    assert seen[0].startswith("searching homologs among 4 proteins")
+    assert any(name.startswith("MMseqs2 ") for name in seen)
+    assert seen[-1] == "checking folds tables"
+    seen.clear()
+    with progress.reporting("filter-homologs", stream=_Pipe(), interval=60):
+        filter_homologs(table.slice(0, 2), table.slice(2, 2))
+    assert seen[0] == "searching 2 query against 2 training proteins"
+    assert any(name.startswith("MMseqs2 ") for name in seen)
