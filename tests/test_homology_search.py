@@ -104,3 +104,37 @@ def test_cli_partition_from_chunks(proteins, chunk_paths, tmp_path):
     result = runner.invoke(app, [*args, *pairs[:2]])
     assert isinstance(result.exception, InputError)
     assert "chunk(s) 2, 3 of 3 missing" in str(result.exception)
+
+
+def test_thorough_search_adds_the_chance_matches_of_short_proteins(tmp_path):
+    # A 60-residue protein sharing 22 evenly spread residues with a stretch of a long one:
+    # above 0.30 over its length, too few shared k-mers for the prefilter; 'thorough' aligns
+    # every pair with a member of at most 100 residues, so that pair becomes an edge and the
+    # two share a fold. The chunked search finds the same.
+    from homology_sets import mutate, random_protein
+
+    from locflow.homology_search import THOROUGH_SEARCH
+    from locflow.tables import protein_record, proteins_table
+
+    rng = np.random.default_rng(21)
+    longs = [random_protein(rng, 800) for _ in range(6)]
+    peptide = mutate(rng, longs[3][300:360], 22 / 60)
+    rows = [protein_record(f"L{i}", s, ["Nucleus"]) for i, s in enumerate(longs)]
+    table = proteins_table([*rows, protein_record("P", peptide, ["Cytoplasm"])])
+    units = collapse_identical(table.column("sequence").to_pylist())
+    deep = mmseqs.search_pairs(units.sequences, 0.3, DEEP_SEARCH, OPTIONS)
+    thorough = mmseqs.search_pairs(units.sequences, 0.3, THOROUGH_SEARCH, OPTIONS)
+    assert not ((deep[0] == 3) & (deep[1] == 6) & (deep[2] > 0.3)).any()
+    assert ((thorough[0] == 3) & (thorough[1] == 6) & (thorough[2] > 0.3)).any()
+    path = tmp_path / "proteins.parquet"
+    write_table(table, path)
+    chunks = []
+    for k in (1, 2):
+        chunks.append(tmp_path / f"pairs_{k}.parquet")
+        run_homology_search(path, chunks[-1], chunk=f"{k}/2", search="thorough", options=OPTIONS)
+    merged = merge_chunks(chunks, units, 0.3, THOROUGH_SEARCH)
+    for got, want in zip(merged[:3], thorough[:3], strict=True):
+        assert np.array_equal(got, want)
+    folds, _ = partition_table(table, k=2, search="thorough", options=OPTIONS)
+    fold = dict(zip(folds.column("id").to_pylist(), folds.column("fold").to_pylist(), strict=True))
+    assert fold["P"] == fold["L3"]

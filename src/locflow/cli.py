@@ -529,7 +529,8 @@ def partition_cmd(
         str,
         typer.Option(
             help="'exhaustive' aligns every pair; 'deep' prefilters at -s 7.5 (1,000 "
-            "candidates, a list stopped after 300 rejected in a row); 'fast' a lighter tiered "
+            "candidates, a list stopped after 300 rejected in a row); 'thorough' is deep plus "
+            "every pair with a member of at most 100 residues aligned; 'fast' a lighter tiered "
             "one (about 2x faster, a few borderline pairs may cross folds); 'auto' is "
             "exhaustive up to ~5e10 alignment cells (about 550 proteins of 400 residues), deep "
             "above."
