@@ -43,6 +43,7 @@ from locflow.homology_search import (  # noqa: F401 - the search names are part 
     FAST_SEARCH,
     SEARCH_MODES,
     SEARCHES,
+    THOROUGH_SEARCH,
     Units,
     choose_search,
     collapse_identical,
@@ -505,9 +506,9 @@ def default_report_path(out: Path) -> Path:
 FILTER_SEARCH = mmseqs.SearchSettings(sensitivity=7.5, max_seqs=5000)
 FILTER_MODES = ("auto", "exhaustive", "deep")
 # With 'deep', every pair with a member this short is aligned as well: chance local matches of
-# short proteins reach the threshold (about 40 training partners above 0.30 per DeepLoc protein
-# of at most 100 residues), and no prefilter proposes 5% of them. The test set is small, so this
-# costs minutes, not the hours every pair would.
+# short proteins reach the threshold (about 40 partners above 0.30 per DeepLoc protein of at
+# most 100 residues), and no prefilter proposes 13% of them (benchmarks/short_matches.py). The
+# test set is small, so this costs minutes, not the hours every pair would.
 FILTER_SHORT_LENGTH = 150
 
 
