@@ -38,6 +38,8 @@ if str(ROOT / "src") not in sys.path:  # run from a checkout without installing 
 
 import make_model as mm  # noqa: E402  (scripts/make_model.py: data, partition, training jobs)
 
+from locflow.shipped import mean_std  # noqa: E402
+
 HEADLINE = (
     ("accuracy", "accuracy"),
     ("jaccard", "Jaccard"),
@@ -84,14 +86,6 @@ def baseline(proteins: Path, folds: Path, fold_ids: list[int]) -> dict[str, Any]
     }
 
 
-def _ms(summary: dict[str, Any], key: str) -> str:
-    entry = summary.get(key) or {}
-    mean, std = entry.get("mean"), entry.get("std")
-    if mean is None:
-        return "n/a"
-    return f"{mean:.3f} ± {std:.3f}" if std is not None else f"{mean:.3f}"
-
-
 def markdown(result: dict[str, Any]) -> str:
     """The comparison as Markdown (headline table, per-location MCC, settings)."""
     from locflow.classes import LOCATIONS
@@ -124,9 +118,9 @@ def markdown(result: dict[str, Any]) -> str:
         star = " **(best)**" if name == result["best"] else ""
         lines.append(
             f"| {name}{star} | {r.get('parameters') or '-':,} | {size} | {secs} | {epochs} | "
-            + " | ".join(_ms(sm, f"locations.{h}") for h, _ in HEADLINE)
-            + f" | {_ms(sm, 'locations.mean_predicted_labels')} "
-            f"({_ms(sm, 'locations.mean_true_labels')}) |"
+            + " | ".join(mean_std(sm, f"locations.{h}") for h, _ in HEADLINE)
+            + f" | {mean_std(sm, 'locations.mean_predicted_labels')} "
+            f"({mean_std(sm, 'locations.mean_true_labels')}) |"
         )
     lines += [
         "",
@@ -138,7 +132,7 @@ def markdown(result: dict[str, Any]) -> str:
     for loc in LOCATIONS:
         key = f"locations.per_class.{loc}.mcc"
         lines.append(
-            f"| {loc} | " + " | ".join(_ms(r["summary"], key) for r in rows.values()) + " |"
+            f"| {loc} | " + " | ".join(mean_std(r["summary"], key) for r in rows.values()) + " |"
         )
     lines.append("")
     return "\n".join(lines)

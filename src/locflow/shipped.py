@@ -144,7 +144,7 @@ _HEADLINE = (
 )
 
 
-def _ms(summary: Mapping[str, Any], key: str) -> str:
+def mean_std(summary: Mapping[str, Any], key: str) -> str:
     """'mean ± std' of a summarised metric, or 'n/a'."""
     entry = summary.get(key) or {}
     mean, std = entry.get("mean"), entry.get("std")
@@ -222,10 +222,10 @@ def model_card(provenance: Mapping[str, Any], metrics: Mapping[str, Any], size: 
         ("locations_threshold_only", "thresholds only (DeepLoc 2.0's paper)"),
     ):
         if f"{key}.micro_f1" in summary:
-            row = [_ms(summary, f"{key}.{h}") for h, _ in _HEADLINE]
+            row = [mean_std(summary, f"{key}.{h}") for h, _ in _HEADLINE]
             lines.append(f"| {label} | " + " | ".join(row) + " |")
     mcc = [
-        f"{c} {_ms(summary, f'locations.per_class.{c}.mcc')}"
+        f"{c} {mean_std(summary, f'locations.per_class.{c}.mcc')}"
         for c in LOCATIONS
         if f"locations.per_class.{c}.mcc" in summary
     ]
@@ -233,10 +233,10 @@ def model_card(provenance: Mapping[str, Any], metrics: Mapping[str, Any], size: 
         "",
         "Per-location MCC: " + "; ".join(mcc) + ".",
         "",
-        f"Locations per protein: true {_ms(summary, 'locations.mean_true_labels')}, predicted "
-        f"{_ms(summary, 'locations.mean_predicted_labels')}. Membrane-bound MCC "
-        f"{_ms(summary, 'membrane.mcc')}; signals micro F1 {_ms(summary, 'signals.micro_f1')} "
-        "(proteins with annotated signals).",
+        f"Locations per protein: true {mean_std(summary, 'locations.mean_true_labels')}, predicted "
+        f"{mean_std(summary, 'locations.mean_predicted_labels')}. Membrane-bound MCC "
+        f"{mean_std(summary, 'membrane.mcc')}; signals micro F1 "
+        f"{mean_std(summary, 'signals.micro_f1')} (proteins with annotated signals).",
         "",
         "## Size",
         "",
