@@ -72,7 +72,7 @@ PAIRS_FORMAT = "locflow-homolog-pairs/1"
 
 @dataclass
 class Units:
-    """Proteins collapsed by identical sequence: unit u holds proteins `members[u]`."""
+    """Proteins collapsed by identical sequence: protein p is in unit `unit_of[p]`."""
 
     sequences: list[str]
     unit_of: np.ndarray  # protein index -> unit index
