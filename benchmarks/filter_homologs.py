@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from locflow import mmseqs
 from locflow.deeploc import read_deeploc
-from locflow.partition import filter_homologs
+from locflow.homology_filter import filter_homologs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "deeploc2" / "swissprot_cv.csv.gz"

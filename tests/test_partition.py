@@ -16,16 +16,15 @@ from locflow import mmseqs
 from locflow.audit import audit_tables
 from locflow.cli import app
 from locflow.files import InputError
+from locflow.homology_filter import FILTER_SEARCH, filter_homologs
 from locflow.partition import (
     DEEP_SEARCH,
     EXHAUSTIVE_MAX_CELLS,
     EXHAUSTIVE_SEARCH,
     FAST_SEARCH,
-    FILTER_SEARCH,
     REMOVED,
     THOROUGH_SEARCH,
     choose_search,
-    filter_homologs,
     min_vertex_cut,
     pack_folds,
     partition_table,

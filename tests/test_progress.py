@@ -74,7 +74,7 @@ def _stages(monkeypatch) -> list[str]:
 
 def test_audit_and_filter_homologs_report_their_stages(monkeypatch):
     from locflow.audit import audit_tables
-    from locflow.partition import filter_homologs
+    from locflow.homology_filter import filter_homologs
     from locflow.tables import folds_table, protein_record, proteins_table
 
     table = proteins_table(

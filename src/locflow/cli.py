@@ -614,7 +614,7 @@ def filter_homologs_cmd(
     memory: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
 ) -> None:
     """Drop query proteins that have any homolog in the training set."""
-    from locflow.partition import run_filter_homologs
+    from locflow.homology_filter import run_filter_homologs
     from locflow.progress import reporting
 
     with reporting("filter-homologs"):

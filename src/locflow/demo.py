@@ -38,8 +38,9 @@ def run_demo(
     from locflow.curate import run_curate_swissprot
     from locflow.demo_data import make_demo_data
     from locflow.evaluate import evaluate, headline
+    from locflow.homology_filter import run_filter_homologs
     from locflow.hpa import run_curate_hpa
-    from locflow.partition import run_filter_homologs, run_partition
+    from locflow.partition import run_partition
     from locflow.predict import predict_fasta
     from locflow.report import build_report
     from locflow.train import TrainSettings, train_fold
