@@ -222,17 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in args.folds:
             if mm.finished(work / f"model_{name}", k):
                 continue
-            settings = {
-                "fold": k,
-                "backbone": name,
-                name: options[name],
-                "epochs": args.epochs,
-                "seed": args.seed + k,
-                "device": args.device,
-                "tokens_per_batch": args.tokens_per_batch,
-                "clip_half": args.clip_half,
-                "max_seconds": None if args.max_minutes is None else 60 * args.max_minutes,
-            }
+            settings = mm.fold_settings(args, k, name, options[name])
             model_dir = work / f"model_{name}"
             jobs.append(mm.fold_job(proteins, folds, work, model_dir, settings, args.threads))
     timings_path = work / "timings.json"

@@ -251,6 +251,21 @@ def _train_job(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def fold_settings(args: argparse.Namespace, k: int, backbone: str, options: dict) -> dict:
+    """TrainSettings fields of fold k from the command line (shared with compare_backbones)."""
+    return {
+        "fold": k,
+        "backbone": backbone,
+        backbone: options,
+        "epochs": args.epochs,
+        "seed": args.seed + k,
+        "device": args.device,
+        "tokens_per_batch": args.tokens_per_batch,
+        "clip_half": args.clip_half,
+        "max_seconds": None if args.max_minutes is None else 60 * args.max_minutes,
+    }
+
+
 def fold_job(
     proteins: Path, folds: Path, work: Path, model_dir: Path, settings: dict, threads: int | None
 ) -> dict[str, Any]:
@@ -400,17 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         if finished(model_dir, k):
             log(f"fold {k}: finished earlier, skipped")
             continue
-        settings = {
-            "fold": k,
-            "backbone": args.backbone,
-            args.backbone: options,
-            "epochs": args.epochs,
-            "seed": args.seed + k,
-            "device": args.device,
-            "tokens_per_batch": args.tokens_per_batch,
-            "clip_half": args.clip_half,
-            "max_seconds": None if args.max_minutes is None else 60 * args.max_minutes,
-        }
+        settings = fold_settings(args, k, args.backbone, options)
         jobs.append(fold_job(proteins, folds, work, model_dir, settings, args.threads))
     for result in train_all(jobs, args.jobs):
         timings[str(result["fold"])] = result
