@@ -225,13 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = mm.fold_settings(args, k, name, options[name])
             model_dir = work / f"model_{name}"
             jobs.append(mm.fold_job(proteins, folds, work, model_dir, settings, args.threads))
-    timings_path = work / "timings.json"
-    from locflow.files import read_json
-
-    timings = read_json(timings_path) if timings_path.exists() else {}
     for r in mm.train_all(jobs, args.jobs):
-        timings[f"{r['backbone']}/{r['fold']}"] = r
-        write_json(timings_path, timings)
+        mm.record_timing(work, r)
 
     models: dict[str, Any] = {}
     for name in names:
@@ -240,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             work / f"model_{name}", proteins, work / f"evaluate_{name}", folds=folds,
             device=args.device, tokens_per_batch=args.tokens_per_batch,
         )  # fmt: skip
-        training = [timings[f"{name}/{k}"] for k in args.folds]
+        timings = mm.read_timings(work, name)
+        training = [timings[str(k)] for k in args.folds]
         models[name] = {
             "summary": metrics["summary"],
             "per_fold": metrics["per_fold"],

@@ -248,6 +248,7 @@ def _train_job(job: dict[str, Any]) -> dict[str, Any]:
         "stopped_by_time_budget": training.get("stopped_by_time_budget", False),
         "parameters": params,
         "label_count": config["validation"].get("label_count"),
+        "parallel_jobs": job.get("parallel", 1),
     }
 
 
@@ -302,7 +303,10 @@ def _collect(job: dict[str, Any]) -> None:
 def train_all(jobs: list[dict[str, Any]], parallel: int) -> list[dict[str, Any]]:
     """Run training jobs, `parallel` at a time in spawned worker processes (1: in-process)."""
     results = []
-    if parallel <= 1 or len(jobs) <= 1:
+    parallel = min(parallel, len(jobs))
+    for job in jobs:  # recorded: trainings sharing the machine run slower each
+        job["parallel"] = max(parallel, 1)
+    if parallel <= 1:
         for job in jobs:
             results.append(_train_job(job))
             _collect(job)
@@ -323,6 +327,29 @@ def _done(r: dict[str, Any]) -> str:
         f"{r['backbone']} fold {r['fold']}: {r['epochs_run']} epochs (best {r['best_epoch']}"
         f"{stop}) in {r['seconds']} s"
     )
+
+
+def timings_path(work: Path, backbone: str) -> Path:
+    """Where the training summaries of one backbone's folds are kept, by fold (shared with
+    compare_backbones, so that `make_model --work` reuses folds a comparison trained)."""
+    return work / f"timings_{backbone}.json"
+
+
+def read_timings(work: Path, backbone: str) -> dict[str, dict[str, Any]]:
+    """The training summaries recorded so far for `backbone` under `work`, by fold."""
+    from locflow.files import read_json
+
+    path = timings_path(work, backbone)
+    return read_json(path) if path.exists() else {}
+
+
+def record_timing(work: Path, result: dict[str, Any]) -> None:
+    """Add one trained fold's summary to its backbone's timings file (atomic rewrite)."""
+    from locflow.files import write_json
+
+    timings = read_timings(work, result["backbone"])
+    timings[str(result["fold"])] = result
+    write_json(timings_path(work, result["backbone"]), timings)
 
 
 def finished(model_dir: Path, fold: int) -> bool:
@@ -381,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from locflow.checkpoint import file_sha256
     from locflow.evaluate import evaluate, headline
-    from locflow.files import read_json, write_json
+    from locflow.files import write_json
     from locflow.registry import backbone_spec
     from locflow.shipped import install
 
@@ -408,8 +435,6 @@ def main(argv: list[str] | None = None) -> int:
     log(f"partition: fold sizes {part['fold_sizes']}; audit: {part['audit']}")
 
     model_dir = work / f"model_{args.backbone}"
-    timings_path = work / f"timings_{args.backbone}.json"
-    timings = read_json(timings_path) if timings_path.exists() else {}
     jobs = []
     for k in range(len(part["fold_sizes"])):
         if finished(model_dir, k):
@@ -418,8 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = fold_settings(args, k, args.backbone, options)
         jobs.append(fold_job(proteins, folds, work, model_dir, settings, args.threads))
     for result in train_all(jobs, args.jobs):
-        timings[str(result["fold"])] = result
-        write_json(timings_path, timings)
+        record_timing(work, result)
 
     log("cross-validating (locflow evaluate --folds)")
     eval_dir = work / f"evaluate_{args.backbone}"
@@ -429,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     log(headline(metrics))
 
+    timings = read_timings(work, args.backbone)
     per_fold = [timings[k] for k in sorted(timings, key=int)]
     provenance = {
         "date": dt.date.today().isoformat(),
@@ -448,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             "seeds": [args.seed + int(t["fold"]) for t in per_fold],
             "seconds_per_fold": [t["seconds"] for t in per_fold],
             "seconds_total": round(sum(t["seconds"] for t in per_fold), 1),
-            "parallel_jobs": args.jobs,
+            "parallel_jobs": sorted({t.get("parallel_jobs", 1) for t in per_fold}),
             "label_count": [t["label_count"] for t in per_fold],
         },
         "evaluate_command": f"locflow evaluate --model {model_dir} --data {proteins} --folds "
