@@ -156,8 +156,12 @@ def baseline_fold(train, val, test) -> dict[str, Any]:
     pv = np.zeros((len(val), 11))
     pt = np.zeros((len(test), 11))
     for j in range(11):
+        y = train.targets[:, j]
+        if y.min() == y.max():  # a class absent (or everywhere) in a small training split
+            pv[:, j], pt[:, j] = float(y[0]), float(y[0])
+            continue
         clf = LogisticRegression(max_iter=500, class_weight="balanced")
-        clf.fit(xs[0], train.targets[:, j])
+        clf.fit(xs[0], y)
         pv[:, j], pt[:, j] = clf.predict_proba(xs[1])[:, 1], clf.predict_proba(xs[2])[:, 1]
     thresholds, _, _ = choose_thresholds(pv, val.targets)
     labels = probabilities_to_labels(pt, thresholds)

@@ -208,7 +208,8 @@ def model_card(provenance: Mapping[str, Any], metrics: Mapping[str, Any], size: 
         "three train; thresholds: per-output MCC, then one offset so that the predicted "
         "label count matches the true one on the validation fold",
         f"- training time: {train.get('seconds_total', 'n/a')} s in all (per fold "
-        f"{train.get('seconds_per_fold', 'n/a')}), on {p.get('machine', 'n/a')}",
+        f"{train.get('seconds_per_fold', 'n/a')}), on {p.get('machine', 'n/a')}, "
+        f"{train.get('parallel_jobs', 'n/a')} trainings at once",
         f"- locflow {p.get('versions', {}).get('locflow', '?')}, torch "
         f"{p.get('versions', {}).get('torch', '?')}; date {p.get('date', 'n/a')}",
         "",
