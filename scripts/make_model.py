@@ -194,20 +194,7 @@ def describe_partition(folds: Path, command: str, audit: dict | None) -> dict[st
     if audit is None:
         verdict = "not run on this machine and no audit.json beside the folds table"
     else:
-        results = audit.get("results", [])
-        pairs = sum(int(r.get("crossing_pairs", 0)) for r in results)
-        search = audit.get("search") or {}
-        how = (
-            "every pair aligned"
-            if search.get("exhaustive")
-            else (
-                f"MMseqs2 -s {search.get('sensitivity')}, up to {search.get('max_seqs')} candidates"
-            )
-        )
-        verdict = (
-            f"{pairs} homolog pairs across folds at identity > {audit.get('threshold')} "
-            f"(locflow audit: {how})"
-        )
+        verdict = audit_verdict(audit, audit.get("results", []))
     return {
         "folds_table": {"path": str(folds), "sha256": file_sha256(folds)},
         "command": command,
@@ -215,6 +202,44 @@ def describe_partition(folds: Path, command: str, audit: dict | None) -> dict[st
         "removed": sizes.get(-1, 0),
         "audit": verdict,
     }
+
+
+def audit_verdict(audit: dict[str, Any], results: list[dict[str, Any]]) -> str:
+    """One line: the crossing pairs `locflow audit` found in `results` and how it searched."""
+    pairs = sum(int(r.get("crossing_pairs", 0)) for r in results)
+    search = audit.get("search") or {}
+    how = (
+        "every pair aligned"
+        if search.get("exhaustive")
+        else f"MMseqs2 -s {search.get('sensitivity')}, up to {search.get('max_seqs')} candidates"
+    )
+    return (
+        f"{pairs} homolog pairs across folds at identity > {audit.get('threshold')} "
+        f"(locflow audit: {how})"
+    )
+
+
+def refresh_audit(model: Path, report: Path, table: Path) -> str:
+    """Record in a built model folder an audit run after it was built (the partition is
+    audited on a CPU machine while the folds train elsewhere): `table` must be the very folds
+    table the model was trained on (sha256), and `report` a `locflow audit` report on it."""
+    from locflow.checkpoint import file_sha256
+    from locflow.files import InputError, read_json
+    from locflow.shipped import PROVENANCE, write_card
+
+    provenance = read_json(model / PROVENANCE)
+    trained_on = provenance["partition"]["folds_table"]["sha256"]
+    if file_sha256(table) != trained_on:
+        raise InputError(f"{table}: not the folds table {model} was trained on (sha256 differs)")
+    audit = read_json(report)
+    mine = [r for r in audit.get("results", []) if Path(r["name"]).resolve() == table.resolve()]
+    if not mine:
+        raise InputError(f"{report}: audits no table at {table}")
+    verdict = audit_verdict(audit, mine)
+    provenance["partition"]["audit"] = verdict
+    provenance["partition"]["audit_report"] = {"path": str(report), "sha256": file_sha256(report)}
+    write_card(model, provenance)
+    return verdict
 
 
 # --- training -------------------------------------------------------------------------------
@@ -401,7 +426,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subset", type=int, default=None, help="train on N random proteins (smoke)")
     ap.add_argument("--dest", type=Path, default=ROOT / "src" / "locflow" / "default_model")
     ap.add_argument("--no-install", action="store_true", help="do not copy into --dest")
+    ap.add_argument("--refresh-audit", type=Path, metavar="AUDIT_JSON",
+                    help="only record this audit of --folds-table in the --dest model")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.refresh_audit:
+        if not args.folds_table:
+            raise SystemExit("--refresh-audit needs --folds-table: the table it audited")
+        log(refresh_audit(args.dest, args.refresh_audit, args.folds_table))
+        return 0
     command = "scripts/make_model.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )

@@ -170,3 +170,28 @@ def test_the_shipped_model_loads_names_its_data_and_predicts(tmp_path, monkeypat
     assert default.equals(pq.read_table(tmp_path / "g" / "predictions.parquet"))
     summary = json.loads((tmp_path / "d" / "summary.json").read_text())
     assert summary["predicted"] > 0
+
+
+def test_a_later_audit_is_recorded_only_for_the_table_the_model_was_trained_on(
+    installed, tiny_model, tmp_path  # noqa: F811
+):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from make_model import refresh_audit
+
+    report = tmp_path / "audit.json"
+    other = {"name": str(tmp_path / "other.parquet"), "crossing_pairs": 9}
+    mine = {"name": str(tiny_model.folds), "crossing_pairs": 0}
+    search = {"exhaustive": False, "sensitivity": 7.5, "max_seqs": 5000}
+    report.write_text(json.dumps({"threshold": 0.3, "search": search, "results": [other, mine]}))
+    verdict = refresh_audit(installed, report, tiny_model.folds)
+    assert verdict.startswith("0 homolog pairs across folds at identity > 0.3")
+    assert verdict in (installed / "MODEL_CARD.md").read_text()
+    assert read_json(installed / "provenance.json")["partition"]["audit"] == verdict
+    # Another table (even one holding the same ids) is refused, as is a report without it.
+    copy = tmp_path / "copy.parquet"
+    pq.write_table(pq.read_table(tiny_model.folds).slice(1), copy)
+    with pytest.raises(InputError, match="not the folds table"):
+        refresh_audit(installed, report, copy)
+    report.write_text(json.dumps({"threshold": 0.3, "search": search, "results": [other]}))
+    with pytest.raises(InputError, match="audits no table"):
+        refresh_audit(installed, report, tiny_model.folds)

@@ -127,11 +127,19 @@ def install(
         for name in _FOLD_FILES:
             shutil.copyfile(model_dir / fold["path"] / name, dest / fold["path"] / name)
     write_ensemble(dest)
-    write_json(dest / PROVENANCE, dict(provenance))
     write_json(dest / METRICS, dict(metrics))
-    write_text(dest / CARD, model_card(provenance, metrics, model_size(dest)))
+    write_card(dest, provenance)
     check_size(dest, limit)
     return dest
+
+
+def write_card(folder: str | Path, provenance: Mapping[str, Any]) -> Path:
+    """Rewrite an installed model's provenance and its card from it (metrics unchanged)."""
+    folder = Path(folder)
+    metrics = read_json(folder / METRICS)
+    write_json(folder / PROVENANCE, dict(provenance))
+    write_text(folder / CARD, model_card(provenance, metrics, model_size(folder)))
+    return folder / CARD
 
 
 # --- the model card -------------------------------------------------------------------------
