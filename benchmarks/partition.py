@@ -1,8 +1,8 @@
 """Benchmark: locflow partition against GraphPart on the DeepLoc 2.0 set, audited three ways.
 
 Runs, one after another on the same machine: `locflow partition` (its default search,
-`thorough` on a set this size; with `--with-deep` / `--with-fast` also `--search deep` /
-`fast`), GraphPart `mmseqs2 --prefilter` (with `--with-exact` also GraphPart without
+`deep` on a set this size; with `--with-thorough` / `--with-fast` also `--search thorough`
+/ `fast`), GraphPart `mmseqs2 --prefilter` (with `--with-exact` also GraphPart without
 prefilter, under a time limit, beside the audit), then
 
 - the default `locflow audit` of every folds table (DeepLoc's own `Partition` included): an
@@ -176,7 +176,7 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.3)
     ap.add_argument("--subset", type=int, default=None, help="Random subset (development).")
     ap.add_argument("--with-fast", action="store_true", help="Also time --search fast.")
-    ap.add_argument("--with-deep", action="store_true", help="Also time --search deep.")
+    ap.add_argument("--with-thorough", action="store_true", help="Also time --search thorough.")
     ap.add_argument("--with-exact", action="store_true",
                     help="Also GraphPart without --prefilter, beside the audit.")  # fmt: skip
     ap.add_argument("--exact-limit-min", type=float, default=20.0,
@@ -227,10 +227,10 @@ def main() -> None:
         tables.update({n: Path(r["folds"]) for n, r in run.items() if "folds" in r})
         args.skip_graphpart = True
     else:
-        # The default search (thorough on a set this size), then the others asked for.
+        # The default search (deep on a set this size), then the others asked for.
         searches = [("locflow", [])]
-        if args.with_deep:
-            searches.append(("locflow_deep", ["--search", "deep"]))
+        if args.with_thorough:
+            searches.append(("locflow_thorough", ["--search", "thorough"]))
         if args.with_fast:
             searches.append(("locflow_fast", ["--search", "fast"]))
         for name, extra in searches:

@@ -294,10 +294,10 @@ def test_fast_search_keeps_the_hard_set_clean(hard):
 def test_choose_search_by_alignment_budget():
     side = int((2 * EXHAUSTIVE_MAX_CELLS) ** 0.5)  # total residues at the budget
     assert choose_search(["A" * (side // 2)] * 2) == EXHAUSTIVE_SEARCH
-    assert choose_search(["A" * (side // 2 + 1)] * 2) == THOROUGH_SEARCH
+    assert choose_search(["A" * (side // 2 + 1)] * 2) == DEEP_SEARCH
     assert choose_search(["A" * side] * 10, "exhaustive") == EXHAUSTIVE_SEARCH
     assert choose_search(["AAAA"], "fast") == FAST_SEARCH
-    assert choose_search(["AAAA"], "deep") == DEEP_SEARCH
+    assert choose_search(["AAAA"], "thorough") == THOROUGH_SEARCH
     with pytest.raises(InputError, match="--search"):
         choose_search(["AAAA"], "tiered")
 

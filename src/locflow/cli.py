@@ -532,8 +532,8 @@ def partition_cmd(
             "candidates, a list stopped after 300 rejected in a row); 'thorough' is deep plus "
             "every pair with a member of at most 100 residues aligned; 'fast' a lighter tiered "
             "one (about 2x faster, a few borderline pairs may cross folds); 'auto' is "
-            "exhaustive up to ~5e10 alignment cells (about 550 proteins of 400 residues), "
-            "thorough above."
+            "exhaustive up to ~5e10 alignment cells (about 550 proteins of 400 residues), deep "
+            "above."
         ),
     ] = "auto",
     pairs: Annotated[

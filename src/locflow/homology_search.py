@@ -50,12 +50,13 @@ FAST_SEARCH = mmseqs.TieredSearch(
 # time the prefilter searches take (~11 s on one core); 5e10 cells is about 25 s on one core.
 EXHAUSTIVE_MAX_CELLS = 5e10
 EXHAUSTIVE_SEARCH = mmseqs.TieredSearch(main=mmseqs.SearchSettings(exhaustive=True))
-# thorough (the default above the exhaustive budget): deep, plus every pair with a member of at
-# most 100 residues aligned (both directions). A protein that short reaches 0.30 by chance local
-# matches that no prefilter proposes (13% of its pairs above 0.30 on DeepLoc 2.0), or that sit
-# below deep's 1,000 candidates; the audit and every-pair audits found them across deep's folds
-# (on 8,000 DeepLoc proteins: 7 and 37 pairs; 0 and 0 across thorough's, at 1.2x GraphPart's CPU
-# time; docs/benchmarks.md).
+# thorough (opt-in): deep, plus every pair with a member of at most 100 residues aligned (both
+# directions). A protein that short reaches 0.30 by chance local matches that no prefilter
+# proposes (13% of its pairs above 0.30 on DeepLoc 2.0), or that sit below deep's 1,000
+# candidates; the audit and every-pair audits found them across deep's folds (on 8,000 DeepLoc
+# proteins: 7 and 37 pairs; 0 and 0 across thorough's). It is not the default: on the whole
+# DeepLoc set those chance edges join 14,447 of the 28,303 proteins into one homolog component,
+# so 353 proteins are removed to cut it and the folds differ by 5.7% (docs/benchmarks.md).
 THOROUGH_SEARCH = mmseqs.TieredSearch(
     main=DEEP_SEARCH.main, short=mmseqs.SearchSettings(exhaustive=True), short_length=100
 )
@@ -104,12 +105,12 @@ def collapse_identical(sequences: list[str], labels: np.ndarray | None = None) -
 
 def choose_search(sequences: list[str], mode: str = "auto") -> mmseqs.TieredSearch:
     """The search for a mode: 'exhaustive', 'thorough', 'deep', 'fast', or 'auto' (exhaustive
-    for small sets, thorough above EXHAUSTIVE_MAX_CELLS)."""
+    for small sets, deep above EXHAUSTIVE_MAX_CELLS)."""
     if mode not in SEARCH_MODES:
         raise InputError(f"--search must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
     if mode == "auto":
         residues = float(sum(len(s) for s in sequences))
-        mode = "exhaustive" if residues * residues / 2 <= EXHAUSTIVE_MAX_CELLS else "thorough"
+        mode = "exhaustive" if residues * residues / 2 <= EXHAUSTIVE_MAX_CELLS else "deep"
     return SEARCHES[mode]
 
 
