@@ -42,10 +42,10 @@ from locflow.backbones import (
     Backbone,
     build_model,
     clip_sequence,
-    resolve_device,
     resolve_dtype,
 )
 from locflow.embed import DEFAULT_TOKENS, EmbeddingStore, embed_sequences
+from locflow.runtime import resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 DEEPLOC_CSV = ROOT.parent / "shared" / "data" / "deeploc2" / "swissprot_cv.csv.gz"

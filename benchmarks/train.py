@@ -38,12 +38,12 @@ from locflow.deeploc import import_deeploc
 from locflow.files import write_json
 from locflow.metrics import binary_metrics, location_metrics, signal_metrics, summarize
 from locflow.model import probabilities_to_labels, token_batches
+from locflow.runtime import resolve_device
 from locflow.tables import read_folds, read_proteins, write_table
 from locflow.train import (
     TrainSettings,
     choose_thresholds,
     load_split,
-    resolve_device,
     train_fold,
 )
 

@@ -155,7 +155,8 @@ def partition(proteins: Path, work: Path, seed: int, threads: int) -> tuple[Path
 def given_partition(folds: Path, proteins: Path, source: Path | None = None) -> dict[str, Any]:
     """Describe a folds table made elsewhere: its partition report (`<table>.json`) and
     `audit.json` beside `source`, the table it was cut from (default: itself), if there."""
-    from locflow.files import InputError, read_json
+    from locflow.errors import InputError
+    from locflow.files import read_json
     from locflow.tables import read_folds, read_proteins
 
     ids = set(read_proteins(proteins).column("id").to_pylist())

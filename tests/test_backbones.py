@@ -19,7 +19,7 @@ from locflow.backbones import (
     load_backbone,
     random_checkpoint,
 )
-from locflow.files import InputError
+from locflow.errors import InputError
 
 TINY = {"layers": 2, "hidden": 32, "heads": 4, "ffn": 64}
 NAMES = ("esm2", "esm1b", "prott5")

@@ -22,7 +22,7 @@ from locflow.curate import (
     mapping_path,
     run_curate_swissprot,
 )
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.tables import read_proteins
 from locflow.uniprot import Feature, LocationTerm, UniProtEntry, read_entries
 

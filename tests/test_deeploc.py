@@ -21,7 +21,7 @@ from locflow.deeploc import (
     read_signals,
     signal_spans,
 )
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.tables import read_folds, read_proteins
 
 HEADER = ",ACC,Kingdom,Partition,Membrane," + ",".join(LOCATIONS) + ",Sequence\n"

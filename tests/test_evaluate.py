@@ -165,7 +165,7 @@ def test_hpa_test_set_gets_six_class_scorings_and_no_membrane_metrics(hpa_evalua
 
 
 def test_evaluate_reports_its_stages(tiny_model, tmp_path, monkeypatch):  # noqa: F811
-    from locflow import progress
+    from locflow import runtime
     from locflow.evaluate import evaluate
 
     seen = []
@@ -173,8 +173,8 @@ def test_evaluate_reports_its_stages(tiny_model, tmp_path, monkeypatch):  # noqa
     def record(self, name, total=None, unit=""):
         seen.append((name, total, unit))
 
-    monkeypatch.setattr(progress.Reporter, "stage", record)
-    with progress.reporting("evaluate", stream=io.StringIO(), interval=60):
+    monkeypatch.setattr(runtime.Reporter, "stage", record)
+    with runtime.reporting("evaluate", stream=io.StringIO(), interval=60):
         evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv",
                  folds=tiny_model.folds, device="cpu")  # fmt: skip
     # one stage per fold model, counting the proteins of its test fold

@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.sequences import FastaRecord, _problem, normalize_sequence, read_fasta
 
 SETTINGS = settings(

@@ -23,8 +23,8 @@ from loopback import (
     release_archive,
 )
 
+from locflow.errors import InputError
 from locflow.fetch import DEFAULT_QUERY, fetch_hpa, fetch_uniprot, hpa_url, release_urls
-from locflow.files import InputError
 from locflow.http import DownloadError, HttpClient, RetryPolicy, retry_after_seconds
 
 # Short waits and timeouts keep the suite fast; the retry logic itself is untouched.

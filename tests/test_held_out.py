@@ -23,8 +23,8 @@ from locflow.checkpoint import (
     read_training_record,
     training_record,
 )
+from locflow.errors import InputError
 from locflow.evaluate import evaluate
-from locflow.files import InputError
 from locflow.tables import folds_table, read_folds, write_table
 
 

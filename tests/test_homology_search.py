@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from locflow import mmseqs
 from locflow.cli import app
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.homology_search import (
     DEEP_SEARCH,
     chunk_queries,

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from locflow.classes import LOCATIONS
 from locflow.cli import app
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.hpa import (
     HpaGene,
     curate_hpa,

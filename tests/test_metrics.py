@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from locflow.classes import LOCATIONS, SIGNALS
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.metrics import (
     attention_kl,
     binary_metrics,

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from locflow import mmseqs
 from locflow.audit import audit_tables
 from locflow.cli import app
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.homology_filter import FILTER_SEARCH, filter_homologs
 from locflow.partition import (
     DEEP_SEARCH,

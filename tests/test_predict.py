@@ -15,7 +15,7 @@ from trained_model import TinyModel, tiny_model  # noqa: F401  (session fixture)
 
 from locflow.checkpoint import load_fold, predict_batch
 from locflow.classes import LOCATIONS
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.predict import (
     CSV_COLUMNS,
     DEEPLOC_SIGNAL_NAMES,

@@ -13,7 +13,7 @@ from trained_model import (  # noqa: F401  (session fixtures)
     tiny_model,
 )
 
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.report import DEEPLOC2_PUBLISHED, build_report, load_run
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from trained_model import TinyModel, tiny_model  # noqa: F401  (session fixture)
 
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.predict import load_ensemble
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -254,12 +254,10 @@ def test_config_that_does_not_match_its_weights(tiny_model, tmp_path, change, me
 
 @pytest.mark.parametrize("device", ["tpu", "cuda:x", "meta"])
 def test_bad_device_is_an_input_error(device):
-    from locflow.backbones import resolve_device as backbone_device
-    from locflow.train import resolve_device
+    from locflow.runtime import resolve_device
 
-    for resolve in (resolve_device, backbone_device):
-        with pytest.raises(InputError, match=f"--device {device}"):
-            resolve(device)
+    with pytest.raises(InputError, match=f"`device` {device}"):
+        resolve_device(device)
 
 
 @pytest.mark.parametrize("kind", ["file", "uncreatable"])

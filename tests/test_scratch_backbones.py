@@ -9,7 +9,7 @@ import torch
 from test_train import planted_set
 
 from locflow.checkpoint import build_model, input_kind, load_fold, predict_batch, save_fold
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.model import OUTPUTS, LocModel, make_batch
 from locflow.registry import (
     BACKBONE_SPECS,

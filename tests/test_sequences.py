@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.sequences import (
     FastaRecord,
     SeenIds,

@@ -13,7 +13,7 @@ from sklearn.metrics import matthews_corrcoef
 
 from locflow.checkpoint import load_fold, predict_batch
 from locflow.classes import LOCATIONS
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.model import probabilities_to_labels
 from locflow.tables import folds_table, protein_record, proteins_table, write_table
 from locflow.train import (

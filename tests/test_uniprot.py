@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.uniprot import parse_location_comment, read_entries
 
 SEQ = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from locflow import mmseqs, progress
-from locflow.files import InputError, write_json
+from locflow import mmseqs, runtime
+from locflow.errors import InputError
+from locflow.files import write_json
 from locflow.tables import read_folds, read_proteins, write_table
 
 # -s 7.5 all-vs-all (MMseqs2's most sensitive prefilter), up to 5,000 candidates per query, every
@@ -202,13 +203,13 @@ def audit_tables(
             if pid in position and f is not None and f >= 0:
                 include[position[pid]] = True
     search = audit_search(exhaustive, sensitivity)
-    progress.stage(f"searching homologs among {int(include.sum()):,} proteins")
+    runtime.stage(f"searching homologs among {int(include.sum()):,} proteins")
     pairs = search_pairs(sequences, include, threshold, search, options)
-    progress.stage("checking folds tables", len(folds), "tables")
+    runtime.stage("checking folds tables", len(folds), "tables")
     results = []
     for name, table in folds.items():
         results.append(check_folds(name, ids, table, pairs, threshold))
-        progress.advance()
+        runtime.advance()
     return results, pairs.search, pairs
 
 

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from locflow.files import InputError
+from locflow.errors import InputError
+from locflow.runtime import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -95,21 +96,6 @@ def clip_sequence(sequence: str, half: int) -> str:
     if len(sequence) <= 2 * half:
         return sequence
     return sequence[:half] + sequence[-half:]
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """'auto' is CUDA when available, else CPU; asking for absent CUDA is an InputError."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except RuntimeError as exc:
-        raise InputError(f"--device {device}: not a valid device (auto, cpu or cuda[:N])") from exc
-    if device.type not in ("cpu", "cuda", "mps"):
-        raise InputError(f"--device {device}: not a device locflow uses (auto, cpu or cuda)")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: no CUDA device is available")
-    return device
 
 
 def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
@@ -423,6 +409,5 @@ __all__ = [
     "load_backbone",
     "prott5_tokenizer",
     "random_checkpoint",
-    "resolve_device",
     "resolve_dtype",
 ]

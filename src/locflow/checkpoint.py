@@ -26,9 +26,11 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from locflow.files import InputError, atomic_path, read_json, write_json
+from locflow.errors import InputError
+from locflow.files import atomic_path, read_json, write_json
 from locflow.model import OUTPUTS, BackboneEncoder, LocModel, make_batch
 from locflow.registry import backbone_spec
+from locflow.runtime import autocast
 
 FORMAT = "locflow-model/1"
 WEIGHTS = "weights.safetensors"
@@ -434,8 +436,7 @@ def predict_batch(
             raise ValueError("a frozen-backbone model needs embeddings or a loaded backbone")
         kind = "sequences"
     batch = make_batch(kind, sequences, half=half, features=embeddings).to(device)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode(), autocast(device):
         inputs, mask = batch.inputs, batch.mask
         if kind == "sequences" and model.encoder is None:
             inputs, mask = backbone.forward(inputs)

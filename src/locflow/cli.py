@@ -7,7 +7,6 @@ Heavy imports (torch, transformers) happen inside the commands so that `--help` 
 from __future__ import annotations
 
 import errno
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -17,7 +16,8 @@ from rich.console import Console
 
 from locflow import __version__
 from locflow.demo import DEMO_TRAIN_EPOCHS
-from locflow.files import InputError
+from locflow.errors import InputError, ParameterError
+from locflow.runtime import configure_logging
 
 app = typer.Typer(
     name="locflow",
@@ -67,10 +67,7 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
     ] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose)
 
 
 def done(message: str) -> None:
@@ -447,7 +444,7 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate a model folder: cross-validation (with --folds) or an independent test."""
     from locflow.evaluate import evaluate, headline
-    from locflow.progress import reporting
+    from locflow.runtime import reporting
 
     with reporting("evaluate"):
         metrics = evaluate(
@@ -547,7 +544,7 @@ def partition_cmd(
 ) -> None:
     """Split proteins into k folds so that no homolog pair crosses folds (MMseqs2)."""
     from locflow.partition import run_partition
-    from locflow.progress import reporting
+    from locflow.runtime import reporting
 
     with reporting("partition"):
         result = run_partition(
@@ -581,7 +578,7 @@ def homology_search_cmd(
 ) -> None:
     """Search one chunk of the partitioner's all-vs-all homology search; write its pairs."""
     from locflow.homology_search import run_homology_search
-    from locflow.progress import reporting
+    from locflow.runtime import reporting
 
     with reporting("homology-search"):
         result = run_homology_search(
@@ -615,7 +612,7 @@ def filter_homologs_cmd(
 ) -> None:
     """Drop query proteins that have any homolog in the training set."""
     from locflow.homology_filter import run_filter_homologs
-    from locflow.progress import reporting
+    from locflow.runtime import reporting
 
     with reporting("filter-homologs"):
         result = run_filter_homologs(
@@ -656,7 +653,7 @@ def audit_cmd(
 ) -> None:
     """Re-check folds with an independent MMseqs2 search; exit 1 if a homolog pair crosses."""
     from locflow.audit import run_audit
-    from locflow.progress import reporting
+    from locflow.runtime import reporting
 
     options = _mmseqs_options(threads, tmp_dir, memory)
     with reporting("audit"):
@@ -773,6 +770,16 @@ def error(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+# The library's parameters whose option has another name; every other parameter `x_y` is `--x-y`.
+_OPTION_NAMES = {"k": "--folds", "fmt": "--format"}
+
+
+def option_name(parameter: str) -> str:
+    """The command-line option of a library function's parameter (`tokens_per_batch` ->
+    `--tokens-per-batch`): the library's errors name parameters, the commands name options."""
+    return _OPTION_NAMES.get(parameter, "--" + parameter.replace("_", "-"))
+
+
 def _path_error(exc: OSError) -> str:
     """'<file>: <reason>' for an OSError about a path."""
     where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
@@ -783,7 +790,8 @@ def main() -> None:
     """Console-script entry point, and locflow's one error path.
 
     Expected failures (bad input, a bad model, a bad path, a bad option) print one unwrapped
-    `error:` line naming the file or option and exit with status 2; an unexpected exception
+    `error:` line naming the file or option (a library parameter shown as its option) and exit
+    with status 2; an unexpected exception
     (a bug) keeps its traceback and exits with status 1.
     """
     try:  # typer >= 0.20 carries its own copy of click
@@ -793,6 +801,8 @@ def main() -> None:
 
     try:
         code = app(standalone_mode=False)
+    except ParameterError as exc:
+        error(exc.named(option_name))
     except InputError as exc:
         error(str(exc))
     except click.NoArgsIsHelpError as exc:

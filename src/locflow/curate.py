@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from locflow.classes import LOCATIONS, SIGNALS
-from locflow.files import InputError, write_json
+from locflow.errors import InputError
+from locflow.files import write_json
 from locflow.sequences import normalize_sequence
 from locflow.tables import protein_record, proteins_table, write_table
 from locflow.uniprot import Feature, LocationTerm, UniProtEntry, read_entries

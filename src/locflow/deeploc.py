@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from locflow.classes import LOCATIONS, SIGNALS
-from locflow.files import InputError, atomic_path, is_gzip, open_text, write_json
+from locflow.errors import InputError
+from locflow.files import atomic_path, is_gzip, open_text, write_json
 from locflow.sequences import normalize_sequence
 from locflow.tables import (
     PROTEINS_SCHEMA,

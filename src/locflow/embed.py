@@ -31,7 +31,8 @@ import h5py
 import numpy as np
 
 from locflow import __version__
-from locflow.files import InputError, atomic_path
+from locflow.errors import InputError
+from locflow.files import atomic_path
 from locflow.sequences import normalize_sequence, read_fasta, sequence_hash
 
 log = logging.getLogger(__name__)

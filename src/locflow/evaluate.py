@@ -35,10 +35,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from locflow import progress
+from locflow import runtime
 from locflow.checkpoint import check_held_out, seen_proteins
 from locflow.classes import LOCATIONS, SIGNALS
-from locflow.files import InputError, atomic_path, owned_folder
+from locflow.errors import InputError
+from locflow.files import atomic_path, owned_folder
 from locflow.metrics import (
     SCORINGS,
     THRESHOLD_ONLY_COLUMN,
@@ -175,7 +176,7 @@ def evaluate(
             if not fold_rows:
                 raise InputError(f"{folds}: fold {k} of the model has no proteins in {data}")
             log.info("fold %d: predicting %d test proteins", k, len(fold_rows))
-            progress.stage(f"fold {k}: predicting its test fold", len(fold_rows), "proteins")
+            runtime.stage(f"fold {k}: predicting its test fold", len(fold_rows), "proteins")
             table, res = predict_proteins(ens, fold_rows, tokens_per_batch)
             table = table.append_column("fold", pa.array([k] * len(fold_rows), pa.int16()))
             per_fold[str(k)] = metrics_of(table, res.attention, hpa=hpa)
@@ -210,7 +211,7 @@ def evaluate(
             "unchecked_folds": unchecked,
             "seen_by_fold": {str(k): len(v) for k, v in sorted(seen.items())},
         }
-        progress.stage(f"predicting with {len(ens.folds)} fold models", len(rows), "proteins")
+        runtime.stage(f"predicting with {len(ens.folds)} fold models", len(rows), "proteins")
         combined, res = predict_proteins(ens, rows, tokens_per_batch)
         combined = combined.append_column("fold", pa.array([-1] * len(rows), pa.int16()))
         attention = res.attention

@@ -12,12 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from locflow.errors import InputError
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-
-
-class InputError(ValueError):
-    """Bad user input: the message names the file or record and the problem."""
 
 
 @contextlib.contextmanager

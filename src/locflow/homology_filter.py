@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from locflow import mmseqs, progress
-from locflow.files import InputError, write_json
+from locflow import mmseqs, runtime
+from locflow.errors import InputError
+from locflow.files import write_json
 from locflow.homology_search import EXHAUSTIVE_MAX_CELLS
 from locflow.partition import default_report_path
 from locflow.tables import read_proteins, write_table
@@ -72,7 +73,7 @@ def filter_homologs(
     settings = choose_filter_search(q_seqs, t_seqs, search)
     exhaustive = settings.exhaustive
     start = time.perf_counter()
-    progress.stage(f"searching {len(q_seqs):,} query against {len(t_seqs):,} training proteins")
+    runtime.stage(f"searching {len(q_seqs):,} query against {len(t_seqs):,} training proteins")
     qi, ti, ident = mmseqs.cross_pairs(
         q_seqs, t_seqs, mmseqs.REJECT_FLOOR * threshold, settings, options,
         short_length=FILTER_SHORT_LENGTH,

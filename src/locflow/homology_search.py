@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from locflow import mmseqs
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.tables import read_parquet, read_proteins, write_table
 
 # The partitioner's searches (docs/benchmarks.md has the measurements behind them).

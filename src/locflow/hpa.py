@@ -30,7 +30,8 @@ from typing import Any
 import pyarrow as pa
 
 from locflow.classes import LOCATIONS
-from locflow.files import InputError, open_text, write_json
+from locflow.errors import InputError
+from locflow.files import open_text, write_json
 from locflow.sequences import normalize_sequence
 from locflow.tables import PROTEINS_SCHEMA, protein_record, proteins_table, write_table
 

@@ -31,7 +31,7 @@ from tenacity import (
 )
 
 from locflow import __version__
-from locflow.files import InputError
+from locflow.errors import InputError
 
 log = logging.getLogger(__name__)
 

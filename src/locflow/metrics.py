@@ -32,7 +32,8 @@ from sklearn.metrics import (
 )
 
 from locflow.classes import LOCATIONS, MEMBRANE, PROBABILITY_COLUMNS, SIGNALS
-from locflow.files import InputError, write_json, write_text
+from locflow.errors import InputError
+from locflow.files import write_json, write_text
 from locflow.hpa import SOURCE as HPA_SOURCE
 
 # Floor for attention weights inside a signal span: a residue clipped out of a long sequence

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from locflow.files import InputError
+from locflow.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,9 @@ def _write_fasta(path: Path, sequences: Sequence[str]) -> None:
 
 def _run(binary: Path, args: list[str], step: str, workdir: Path) -> float:
     """Run one MMseqs2 module, keeping its chatter in a log file; return its wall time."""
-    from locflow import progress
+    from locflow import runtime
 
-    progress.stage(f"MMseqs2 {step}")
+    runtime.stage(f"MMseqs2 {step}")
     start = time.perf_counter()
     log_path = workdir / f"{step}.log"
     with open(log_path, "w") as log_fh:

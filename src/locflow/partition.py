@@ -33,9 +33,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, maximum_flow
 from scipy.sparse.linalg import eigsh
 
-from locflow import mmseqs, progress
+from locflow import mmseqs, runtime
 from locflow.classes import LOCATIONS
-from locflow.files import InputError, write_json
+from locflow.errors import InputError
+from locflow.files import write_json
 from locflow.homology_search import (  # noqa: F401 - the search names are part of this API
     DEEP_SEARCH,
     EXHAUSTIVE_MAX_CELLS,
@@ -325,14 +326,14 @@ def partition_sequences(
         raise InputError(f"--threshold must lie between 0 and 1, got {threshold}")
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
-    progress.stage("collapsing identical sequences", len(sequences), "proteins")
+    runtime.stage("collapsing identical sequences", len(sequences), "proteins")
     units = collapse_identical(sequences, labels)
     if isinstance(search, str):
         search = choose_search(units.sequences, search)
     graph = homolog_graph(units, threshold, search, options, pairs)
     t_search = time.perf_counter()
     adj, weight = graph.adjacency, units.weight
-    progress.stage("splitting homolog components larger than a fold")
+    runtime.stage("splitting homolog components larger than a fold")
     n_comp, comp = connected_components(adj, directed=False)
     comp_w = np.bincount(comp, weights=weight, minlength=n_comp)
     # Leave 2% slack below N/k so that packing can still even out the folds.
@@ -347,7 +348,7 @@ def partition_sequences(
     removed = readd_separators(adj, weight, removed, cap, rng)
     keep = np.ones(weight.size, dtype=bool)
     keep[removed] = False
-    progress.stage(f"packing {int(keep.sum()):,} sequence groups into {k} folds")
+    runtime.stage(f"packing {int(keep.sum()):,} sequence groups into {k} folds")
     n_piece, piece_lab = connected_components(adj[keep][:, keep], directed=False)
     kept_units = np.flatnonzero(keep)
     order = np.argsort(piece_lab, kind="stable")

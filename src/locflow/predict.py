@@ -46,17 +46,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from locflow.classes import LOCATIONS, MEMBRANE, PROBABILITY_COLUMNS, SIGNAL_COLUMNS, SIGNALS
-from locflow.files import (
-    InputError,
-    atomic_folder,
-    atomic_path,
-    make_folder,
-    owned_folder,
-    write_json,
-)
-from locflow.progress import advance as _advance
-from locflow.progress import reporting as _reporting
-from locflow.progress import stage as _stage
+from locflow.errors import InputError
+from locflow.files import atomic_folder, atomic_path, make_folder, owned_folder, write_json
+from locflow.runtime import advance as _advance
+from locflow.runtime import reporting as _reporting
+from locflow.runtime import stage as _stage
 from locflow.sequences import FastaRecord
 from locflow.tables import read_attention, read_predictions  # the readers of these files
 
@@ -223,8 +217,8 @@ def load_ensemble(
     embeddings: str | Path | None = None,
 ) -> Ensemble:
     """Load every fold model found in `model_dir` (fold<k>/), or only `folds`."""
-    from locflow.backbones import resolve_device
     from locflow.checkpoint import list_folds, load_fold
+    from locflow.runtime import resolve_device
 
     model_dir = Path(model_dir)
     if not model_dir.is_dir():

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from locflow.files import InputError
+from locflow.errors import InputError
 
 TOKENS = "tokens"
 EMBEDDINGS = "embeddings"

@@ -27,7 +27,8 @@ import pyarrow.parquet as pq
 
 from locflow import __version__
 from locflow.classes import LOCATIONS, SIGNALS
-from locflow.files import InputError, read_json, write_text
+from locflow.errors import InputError
+from locflow.files import read_json, write_text
 from locflow.metrics import DEEPLOC2_HPA_CLASSES, label_matrix
 
 # DeepLoc 2.0's published numbers (Thumuluri et al. 2022, Nucleic Acids Research 50(W1):W228,

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from locflow.files import InputError
+from locflow.errors import InputError
 
 _WHITESPACE = re.compile(r"\s+")
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from locflow.files import InputError, read_json, write_json, write_text
+from locflow.errors import InputError
+from locflow.files import read_json, write_json, write_text
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 """The shipped model folder (inside the installed package)."""

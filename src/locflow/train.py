@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from locflow.backbones import resolve_device  # one device rule for embed, train, predict
 from locflow.checkpoint import (
     TRAINING_DATA,
     build_model,
@@ -34,11 +33,12 @@ from locflow.checkpoint import (
     write_ensemble,
 )
 from locflow.classes import LOCATIONS, SIGNALS
-from locflow.files import InputError
+from locflow.errors import InputError
 from locflow.losses import signal_bce, total_loss
 from locflow.metrics import threshold_curve
 from locflow.model import OUTPUTS, Batch, LocModel, make_batch, token_batches
 from locflow.registry import BACKBONE_SPECS, backbone_spec
+from locflow.runtime import autocast, resolve_device
 from locflow.tables import read_folds, read_proteins
 
 log = logging.getLogger(__name__)
@@ -234,10 +234,6 @@ class Inputs:
         return batch.inputs, batch.mask, batch
 
 
-def _autocast(device: torch.device) -> Any:
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-
-
 def _run_epoch(
     model: LocModel,
     inputs: Inputs,
@@ -254,7 +250,7 @@ def _run_epoch(
     targets_all = torch.from_numpy(data.targets).to(inputs.device)
     for idx in batches:
         x, mask, batch = inputs.batch(data, idx)
-        with torch.set_grad_enabled(train), _autocast(inputs.device):
+        with torch.set_grad_enabled(train), autocast(inputs.device):
             out = model(x, mask)
         loss, parts = total_loss(
             out.logits,
@@ -293,7 +289,7 @@ def predict_dataset(
     sig = np.zeros((len(data), len(SIGNALS)), dtype=np.float32)
     for idx in token_batches(lengths, tokens_per_batch):
         x, mask, _ = inputs.batch(data, idx)
-        with _autocast(inputs.device):
+        with autocast(inputs.device):
             out = model(x, mask)
         probs[idx] = torch.sigmoid(out.logits.float()).cpu().numpy()
         pooled[idx] = out.pooled.float().cpu().numpy()
@@ -775,6 +771,5 @@ __all__ = [
     "count_matched_thresholds",
     "choose_thresholds",
     "train_signal_head",
-    "resolve_device",
     "default_clip_half",
 ]

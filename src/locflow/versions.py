@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from locflow import __version__
-from locflow.files import InputError
+from locflow.errors import InputError
 
 TOOLS = ("locflow", "mmseqs2", "torch", "transformers", "peft")
 

@@ -12,7 +12,8 @@ from locflow.demo_data.records import Protein
 from locflow.demo_data.vocabulary import HPA_HEADER, HPA_RELIABILITY, REMOVALS
 from locflow.demo_data.world import _hpa_only, _kept, _name, _removed, _World
 from locflow.demo_data.writers import _hpa_rows, _proteome, _truth_rows, _tsv, entry_text
-from locflow.files import InputError, write_json, write_text
+from locflow.errors import InputError
+from locflow.files import write_json, write_text
 
 
 def make_demo_data(
