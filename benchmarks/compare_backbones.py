@@ -88,7 +88,7 @@ def baseline(proteins: Path, folds: Path, fold_ids: list[int]) -> dict[str, Any]
 
 def markdown(result: dict[str, Any]) -> str:
     """The comparison as Markdown (headline table, per-location MCC, settings)."""
-    from locflow.classes import LOCATIONS
+    from locflow.data.classes import LOCATIONS
 
     s = result["settings"]
     rows = {**result["models"], BASELINE: result["baseline"]}
@@ -140,7 +140,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def write_docs(result: dict[str, Any]) -> None:
     """Replace (or append) this comparison's section of docs/benchmarks.md."""
-    from locflow.files import write_text
+    from locflow.data.files import write_text
 
     text = DOCS.read_text(encoding="utf-8")
     section = markdown(result)
@@ -188,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
 
+    from locflow.data.files import write_json, write_text
     from locflow.evaluate import evaluate
-    from locflow.files import write_json, write_text
     from locflow.registry import backbone_spec
 
     started = time.perf_counter()

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from locflow import mmseqs
-from locflow.deeploc import read_deeploc
+from locflow.data.deeploc import read_deeploc
 from locflow.homology_filter import filter_homologs
 
 ROOT = Path(__file__).resolve().parents[1]

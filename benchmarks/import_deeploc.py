@@ -22,10 +22,10 @@ from pathlib import Path
 
 from machine import cpu_name
 
-from locflow.classes import LOCATIONS
-from locflow.deeploc import KINGDOM_FROM_DEEPLOC, import_deeploc
-from locflow.sequences import normalize_sequence
-from locflow.tables import protein_record, proteins_table, write_table
+from locflow.data.classes import LOCATIONS
+from locflow.data.deeploc import KINGDOM_FROM_DEEPLOC, import_deeploc
+from locflow.data.sequences import normalize_sequence
+from locflow.data.tables import protein_record, proteins_table, write_table
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "deeploc2" / "swissprot_cv.csv.gz"
 

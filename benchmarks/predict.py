@@ -39,8 +39,8 @@ import torch
 from machine import cpu_description
 
 from locflow.checkpoint import build_model, save_fold, write_ensemble
-from locflow.classes import SIGNALS
 from locflow.cnn import CNN_CLIP_HALF
+from locflow.data.classes import SIGNALS
 from locflow.model import OUTPUTS
 from locflow.predict import load_ensemble, predict_fasta
 from locflow.train import TrainSettings
@@ -135,7 +135,7 @@ def peer_loop(
     model_dir: Path, fasta_lengths: np.ndarray, fasta: Path, sample: int
 ) -> tuple[float, float]:
     """(Wall, CPU) seconds per protein for batch-size-1 prediction on a random sample."""
-    from locflow.sequences import read_fasta
+    from locflow.data.sequences import read_fasta
 
     ens = load_ensemble(model_dir, "cpu")
     rng = np.random.default_rng(1)

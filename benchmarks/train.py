@@ -33,13 +33,13 @@ import torch
 from machine import cpu_name
 
 from locflow.checkpoint import load_fold, predict_batch
-from locflow.classes import LOCATIONS, SIGNALS
-from locflow.deeploc import import_deeploc
-from locflow.files import write_json
+from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.deeploc import import_deeploc
+from locflow.data.files import write_json
+from locflow.data.tables import read_folds, read_proteins, write_table
 from locflow.metrics import binary_metrics, location_metrics, signal_metrics, summarize
 from locflow.model import probabilities_to_labels, token_batches
 from locflow.runtime import resolve_device
-from locflow.tables import read_folds, read_proteins, write_table
 from locflow.train import (
     TrainSettings,
     choose_thresholds,
@@ -329,7 +329,7 @@ def write_docs(result: dict[str, Any]) -> None:
     start = text.index(SECTION)
     nxt = text.find("\n## ", start + len(SECTION))
     end = len(text) if nxt < 0 else nxt + 1
-    from locflow.files import write_text
+    from locflow.data.files import write_text
 
     write_text(DOCS, text[:start] + "\n".join(lines) + "\n" + text[end:])
 

@@ -71,8 +71,8 @@ def import_data(data: Path, work: Path, proteins: Path | None = None) -> dict[st
     """Import the DeepLoc CSV + signals into work/proteins.parquet (kept when already there),
     or record `proteins`, a table imported earlier from the same files."""
     from locflow.checkpoint import file_sha256
-    from locflow.deeploc import import_deeploc
-    from locflow.tables import read_proteins
+    from locflow.data.deeploc import import_deeploc
+    from locflow.data.tables import read_proteins
 
     csv, signals = data / CSV, data / SIGNALS
     work.mkdir(parents=True, exist_ok=True)
@@ -103,7 +103,7 @@ def subset(proteins: Path, n: int, seed: int, out: Path) -> Path:
     import numpy as np
     import pyarrow as pa
 
-    from locflow.tables import read_proteins, write_table
+    from locflow.data.tables import read_proteins, write_table
 
     if not out.exists():
         table = read_proteins(proteins)
@@ -117,7 +117,7 @@ def restrict_folds(folds: Path, proteins: Path, out: Path) -> Path:
     """The rows of a folds table whose proteins are in `proteins` (written once to `out`)."""
     import pyarrow as pa
 
-    from locflow.tables import read_folds, read_proteins, write_table
+    from locflow.data.tables import read_folds, read_proteins, write_table
 
     if not out.exists():
         ids = set(read_proteins(proteins).column("id").to_pylist())
@@ -130,7 +130,7 @@ def restrict_folds(folds: Path, proteins: Path, out: Path) -> Path:
 def partition(proteins: Path, work: Path, seed: int, threads: int) -> tuple[Path, dict]:
     """locflow's homology partition (5 folds, identity 0.3) and its audit; stops on a leak."""
     from locflow.audit import run_audit
-    from locflow.files import read_json
+    from locflow.data.files import read_json
     from locflow.mmseqs import RunOptions
     from locflow.partition import run_partition
 
@@ -155,9 +155,9 @@ def partition(proteins: Path, work: Path, seed: int, threads: int) -> tuple[Path
 def given_partition(folds: Path, proteins: Path, source: Path | None = None) -> dict[str, Any]:
     """Describe a folds table made elsewhere: its partition report (`<table>.json`) and
     `audit.json` beside `source`, the table it was cut from (default: itself), if there."""
+    from locflow.data.files import read_json
+    from locflow.data.tables import read_folds, read_proteins
     from locflow.errors import InputError
-    from locflow.files import read_json
-    from locflow.tables import read_folds, read_proteins
 
     ids = set(read_proteins(proteins).column("id").to_pylist())
     table = read_folds(folds)
@@ -189,7 +189,7 @@ def describe_partition(folds: Path, command: str, audit: dict | None) -> dict[st
     from collections import Counter
 
     from locflow.checkpoint import file_sha256
-    from locflow.tables import read_folds
+    from locflow.data.tables import read_folds
 
     sizes = Counter(read_folds(folds).column("fold").to_pylist())
     if audit is None:
@@ -338,7 +338,7 @@ def timings_path(work: Path, backbone: str) -> Path:
 
 def read_timings(work: Path, backbone: str) -> dict[str, dict[str, Any]]:
     """The training summaries recorded so far for `backbone` under `work`, by fold."""
-    from locflow.files import read_json
+    from locflow.data.files import read_json
 
     path = timings_path(work, backbone)
     return read_json(path) if path.exists() else {}
@@ -346,7 +346,7 @@ def read_timings(work: Path, backbone: str) -> dict[str, dict[str, Any]]:
 
 def record_timing(work: Path, result: dict[str, Any]) -> None:
     """Add one trained fold's summary to its backbone's timings file (atomic rewrite)."""
-    from locflow.files import write_json
+    from locflow.data.files import write_json
 
     timings = read_timings(work, result["backbone"])
     timings[str(result["fold"])] = result
@@ -408,8 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     from locflow.checkpoint import file_sha256
+    from locflow.data.files import write_json
     from locflow.evaluate import evaluate, headline
-    from locflow.files import write_json
     from locflow.registry import backbone_spec
     from locflow.shipped import install
 

@@ -119,9 +119,13 @@ def test_the_package_has_no_import_circles():
 def test_shared_vocabulary_imports_nothing_heavy():
     """classes, files and tables sit at the bottom: every step imports them, they import no step."""
     graph = import_graph()
-    assert graph["locflow.classes"] == set()
-    assert graph["locflow.files"] <= {"locflow.errors"}
-    assert graph["locflow.tables"] <= {"locflow.classes", "locflow.errors", "locflow.files"}
+    assert graph["locflow.data.classes"] == set()
+    assert graph["locflow.data.files"] <= {"locflow.errors"}
+    assert graph["locflow.data.tables"] <= {
+        "locflow.data.classes",
+        "locflow.data.files",
+        "locflow.errors",
+    }
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from locflow import mmseqs
 from locflow.audit import AUDIT_SEARCH, MAX_EXHAUSTIVE, audit_search, audit_tables
 from locflow.cli import app
+from locflow.data.tables import folds_table, write_table
 from locflow.errors import InputError
 from locflow.partition import DEEP_SEARCH, FAST_SEARCH
-from locflow.tables import folds_table, write_table
 
 OPTIONS = mmseqs.RunOptions(threads=2)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from test_uniprot import SEQ, flat_record, write
 
-from locflow.classes import LOCATIONS
-from locflow.curate import (
+from locflow.data.classes import LOCATIONS
+from locflow.data.curate import (
     FILTERS,
     curate_entry,
     curate_swissprot,
@@ -22,9 +22,9 @@ from locflow.curate import (
     mapping_path,
     run_curate_swissprot,
 )
+from locflow.data.tables import read_proteins
+from locflow.data.uniprot import Feature, LocationTerm, UniProtEntry, read_entries
 from locflow.errors import InputError
-from locflow.tables import read_proteins
-from locflow.uniprot import Feature, LocationTerm, UniProtEntry, read_entries
 
 C, N, EX, CM, MT, ER, LV, G, PX = (
     "Cytoplasm",

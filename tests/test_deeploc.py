@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from locflow.classes import LOCATIONS
 from locflow.cli import app
-from locflow.deeploc import (
+from locflow.data.classes import LOCATIONS
+from locflow.data.deeploc import (
     attach_signals,
     export_deeploc,
     import_deeploc,
@@ -21,8 +21,8 @@ from locflow.deeploc import (
     read_signals,
     signal_spans,
 )
+from locflow.data.tables import read_folds, read_proteins
 from locflow.errors import InputError
-from locflow.tables import read_folds, read_proteins
 
 HEADER = ",ACC,Kingdom,Partition,Membrane," + ",".join(LOCATIONS) + ",Sequence\n"
 

@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from locflow.backbones import clip_indices, clip_sequence, load_backbone, random_checkpoint
 from locflow.cli import app
+from locflow.data.tables import protein_record, proteins_table, write_table
 from locflow.embed import EmbeddingStore, embed_sequences, parts_dir, read_inputs
 from locflow.errors import InputError
-from locflow.tables import protein_record, proteins_table, write_table
 
 TINY = {"layers": 2, "hidden": 32, "heads": 4, "ffn": 64}
 SEQS = ["MKTAYIAKQRQISFVKSHFSRQ", "ACDEFGHIKLMNPQRSTVWYUOBZX", "MW", "GSGSGSGSGSGSGS"]

@@ -23,9 +23,9 @@ from loopback import (
     release_archive,
 )
 
+from locflow.data.fetch import DEFAULT_QUERY, fetch_hpa, fetch_uniprot, hpa_url, release_urls
+from locflow.data.http import DownloadError, HttpClient, RetryPolicy, retry_after_seconds
 from locflow.errors import InputError
-from locflow.fetch import DEFAULT_QUERY, fetch_hpa, fetch_uniprot, hpa_url, release_urls
-from locflow.http import DownloadError, HttpClient, RetryPolicy, retry_after_seconds
 
 # Short waits and timeouts keep the suite fast; the retry logic itself is untouched.
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_wait=2.0, timeout=2.0, connect_timeout=2.0)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from locflow.data.files import atomic_path, read_text, write_text
 from locflow.errors import InputError
-from locflow.files import atomic_path, read_text, write_text
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:

@@ -23,9 +23,9 @@ from locflow.checkpoint import (
     read_training_record,
     training_record,
 )
+from locflow.data.tables import folds_table, read_folds, write_table
 from locflow.errors import InputError
 from locflow.evaluate import evaluate
-from locflow.tables import folds_table, read_folds, write_table
 
 
 def _fold_of(path) -> dict[str, int]:

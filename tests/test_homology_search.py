@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from locflow import mmseqs
 from locflow.cli import app
+from locflow.data.tables import write_table
 from locflow.errors import InputError
 from locflow.homology_search import (
     DEEP_SEARCH,
@@ -20,7 +21,6 @@ from locflow.homology_search import (
     run_homology_search,
 )
 from locflow.partition import partition_table
-from locflow.tables import write_table
 
 OPTIONS = mmseqs.RunOptions(threads=2)
 
@@ -113,8 +113,8 @@ def test_thorough_search_adds_the_chance_matches_of_short_proteins(tmp_path):
     # two share a fold. The chunked search finds the same.
     from homology_sets import mutate, random_protein
 
+    from locflow.data.tables import protein_record, proteins_table
     from locflow.homology_search import THOROUGH_SEARCH
-    from locflow.tables import protein_record, proteins_table
 
     rng = np.random.default_rng(21)
     longs = [random_protein(rng, 800) for _ in range(6)]

@@ -9,7 +9,7 @@ import pytest
 import scipy.fft
 import torch
 
-from locflow.classes import SIGNALS
+from locflow.data.classes import SIGNALS
 from locflow.losses import (
     POS_WEIGHTS,
     SIGNAL_WEIGHTS,

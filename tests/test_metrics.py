@@ -9,7 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from locflow.classes import LOCATIONS, SIGNALS
+from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.tables import protein_record, proteins_table, write_table
 from locflow.errors import InputError
 from locflow.metrics import (
     attention_kl,
@@ -21,7 +22,6 @@ from locflow.metrics import (
     summarize,
 )
 from locflow.predict import PREDICTIONS_SCHEMA, PROBABILITY_COLUMNS, SIGNAL_COLUMNS
-from locflow.tables import protein_record, proteins_table, write_table
 
 CYT, NUC, EXT, MEM = 0, 1, 2, 3
 

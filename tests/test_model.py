@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from locflow.checkpoint import load_fold, predict_batch, read_config, save_fold
-from locflow.classes import SIGNALS
 from locflow.cnn import DilatedResNet, encode
+from locflow.data.classes import SIGNALS
 from locflow.errors import InputError
 from locflow.model import (
     GAUSSIAN_5,

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from locflow import mmseqs
 from locflow.audit import audit_tables
 from locflow.cli import app
+from locflow.data.tables import protein_record, proteins_table, read_folds, write_table
 from locflow.errors import InputError
 from locflow.homology_filter import FILTER_SEARCH, filter_homologs
 from locflow.partition import (
@@ -32,7 +33,6 @@ from locflow.partition import (
     restore_removed,
     split_component,
 )
-from locflow.tables import protein_record, proteins_table, read_folds, write_table
 
 OPTIONS = mmseqs.RunOptions(threads=2)
 

@@ -14,7 +14,7 @@ import pytest
 from trained_model import TinyModel, tiny_model  # noqa: F401  (session fixture)
 
 from locflow.checkpoint import load_fold, predict_batch
-from locflow.classes import LOCATIONS
+from locflow.data.classes import LOCATIONS
 from locflow.errors import InputError
 from locflow.predict import (
     CSV_COLUMNS,

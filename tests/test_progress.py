@@ -74,8 +74,8 @@ def _stages(monkeypatch) -> list[str]:
 
 def test_audit_and_filter_homologs_report_their_stages(monkeypatch):
     from locflow.audit import audit_tables
+    from locflow.data.tables import folds_table, protein_record, proteins_table
     from locflow.homology_filter import filter_homologs
-    from locflow.tables import folds_table, protein_record, proteins_table
 
     table = proteins_table(
         [protein_record(f"P{i}", s, ["Nucleus"]) for i, s in enumerate(_SEQS)]

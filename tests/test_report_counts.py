@@ -15,7 +15,7 @@ from trained_model import (  # noqa: F401  (session fixtures)
 )
 
 from locflow import plots
-from locflow.classes import LOCATIONS
+from locflow.data.classes import LOCATIONS
 from locflow.report import load_run, localization_table, per_class_table, signal_table
 
 

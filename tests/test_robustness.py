@@ -65,8 +65,8 @@ def test_interrupted_fold_is_refused(tiny_model, tmp_path):  # noqa: F811
 
 
 def test_partition_of_an_empty_table_is_an_error(tmp_path):
+    from locflow.data.tables import proteins_table, write_table
     from locflow.partition import run_partition
-    from locflow.tables import proteins_table, write_table
 
     empty = tmp_path / "proteins.parquet"
     write_table(proteins_table([]), empty)
@@ -78,8 +78,8 @@ def test_partition_of_an_empty_table_is_an_error(tmp_path):
 def test_partition_of_fewer_proteins_than_folds_warns(tmp_path, caplog):
     import logging
 
+    from locflow.data.tables import protein_record, proteins_table
     from locflow.partition import partition_table
-    from locflow.tables import protein_record, proteins_table
 
     seqs = ["MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ", "MSDNGPQNQRNAPRITFGGPSDSTGSNQNGERS",
             "MADQLTEEQIAEFKEAFSLFDKDGDGTITTKEL"]  # fmt: skip
@@ -92,8 +92,8 @@ def test_partition_of_fewer_proteins_than_folds_warns(tmp_path, caplog):
 
 
 def test_evaluate_refuses_a_folds_table_covering_part_of_a_test_fold(tiny_model, tmp_path):  # noqa: F811
+    from locflow.data.tables import folds_table, read_folds, write_table
     from locflow.evaluate import evaluate
-    from locflow.tables import folds_table, read_folds, write_table
 
     table = read_folds(tiny_model.folds).to_pydict()
     pairs = list(zip(table["id"], table["fold"], strict=True))
@@ -115,7 +115,7 @@ def _tiny_fasta(tmp_path: Path, ids: list[str]) -> Path:
 
 
 def test_second_run_into_a_locked_out_folder_stops(tiny_model, tmp_path):  # noqa: F811
-    from locflow.files import owned_folder
+    from locflow.data.files import owned_folder
     from locflow.predict import predict_fasta
 
     fasta, out = _tiny_fasta(tmp_path, ["a"]), tmp_path / "out"
@@ -131,10 +131,10 @@ def test_lock_of_a_killed_run_does_not_block(tmp_path):
     import subprocess
     import sys
 
-    from locflow.files import owned_folder
+    from locflow.data.files import owned_folder
 
     out = tmp_path / "out"
-    code = "import sys, time\nfrom locflow.files import owned_folder\n"
+    code = "import sys, time\nfrom locflow.data.files import owned_folder\n"
     code += f"with owned_folder({str(out)!r}):\n"
     code += "    print('locked', flush=True)\n    time.sleep(60)\n"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

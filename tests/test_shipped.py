@@ -13,8 +13,8 @@ from trained_model import evaluations, tiny_model  # noqa: F401
 
 import locflow.shipped as shipped
 from locflow.checkpoint import file_sha256, list_folds, read_config
+from locflow.data.files import read_json
 from locflow.errors import InputError
-from locflow.files import read_json
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

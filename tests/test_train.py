@@ -12,10 +12,10 @@ import torch
 from sklearn.metrics import matthews_corrcoef
 
 from locflow.checkpoint import load_fold, predict_batch
-from locflow.classes import LOCATIONS
+from locflow.data.classes import LOCATIONS
+from locflow.data.tables import folds_table, protein_record, proteins_table, write_table
 from locflow.errors import InputError
 from locflow.model import probabilities_to_labels
-from locflow.tables import folds_table, protein_record, proteins_table, write_table
 from locflow.train import (
     TrainSettings,
     choose_thresholds,
@@ -210,8 +210,8 @@ def test_lora_trains_only_adapters_and_head(tmp_path, tiny_esm, name) -> None:
 
 def test_frozen_backbone_from_stored_embeddings(tmp_path, tiny_esm) -> None:
     from locflow.backbones import load_backbone
+    from locflow.data.tables import read_proteins
     from locflow.embed import embed_sequences
-    from locflow.tables import read_proteins
 
     proteins, folds = planted_set(tmp_path / "data", per_fold=9)
     sequences = read_proteins(proteins).column("sequence").to_pylist()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from locflow.curate import run_curate_swissprot
+from locflow.data.curate import run_curate_swissprot
+from locflow.data.tables import folds_table, read_proteins, write_table
 from locflow.demo_data import make_demo_data
-from locflow.tables import folds_table, read_proteins, write_table
 from locflow.train import TrainSettings, train_fold
 
 FOLDS = 3
@@ -82,8 +82,8 @@ def evaluations(tiny_model: TinyModel) -> Evaluations:  # noqa: F811
     mechanics of averaging, not the numbers).
     """
     if "evaluations" not in _CACHE:
+        from locflow.data.tables import read_folds
         from locflow.evaluate import evaluate
-        from locflow.tables import read_folds
 
         root = tiny_model.root
         folds = read_folds(tiny_model.folds).to_pydict()

@@ -1,6 +1,6 @@
 """Pretrained protein language models as per-residue encoders: ESM-2, ESM-1b and ProtT5.
 
-A `Backbone` takes normalised residue strings (see `locflow.sequences`) and returns exactly one
+A `Backbone` takes normalised residue strings (see `locflow.data.sequences`) and returns exactly one
 vector per residue: special tokens (ESM's <cls>/<eos>, T5's </s>) are removed and residue i of
 a sequence is always row i of its output. Letters a vocabulary lacks are replaced one for one
 (never dropped), so positions cannot shift:
@@ -170,7 +170,7 @@ class Backbone(nn.Module):
             if not seq or not (seq.isascii() and seq.isalpha() and seq.isupper()):
                 raise InputError(
                     f"sequence {i} of the batch is empty or not normalised "
-                    "(use locflow.sequences.normalize_sequence first)"
+                    "(use locflow.data.sequences.normalize_sequence first)"
                 )
             limit = self.max_residues
             if limit is not None and len(seq) > limit:

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from locflow.data.files import atomic_path, read_json, write_json
 from locflow.errors import InputError
-from locflow.files import atomic_path, read_json, write_json
 from locflow.model import OUTPUTS, BackboneEncoder, LocModel, make_batch
 from locflow.registry import backbone_spec
 from locflow.runtime import autocast

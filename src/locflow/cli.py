@@ -102,7 +102,7 @@ def curate_swissprot_cmd(
     ] = None,
 ) -> None:
     """Curate SwissProt entries the DeepLoc 2.0 way: experimental locations mapped to classes."""
-    from locflow.curate import run_curate_swissprot
+    from locflow.data.curate import run_curate_swissprot
 
     counts = run_curate_swissprot(inputs, out, funnel_path=funnel, release=release)
     done(f"kept {counts['kept']} of {counts['input_records']} UniProt entries -> {out}")
@@ -131,7 +131,7 @@ def import_deeploc_cmd(
     release: Annotated[str, typer.Option(help="Release name stored in the table.")] = "DeepLoc-2.0",
 ) -> None:
     """Import a DeepLoc 2.0 CSV (and its sorting signals) as a proteins table."""
-    from locflow.deeploc import import_deeploc
+    from locflow.data.deeploc import import_deeploc
 
     if keep_partition and folds_out is None:
         folds_out = out.with_name("folds.parquet")
@@ -169,7 +169,7 @@ def curate_hpa_cmd(
     ] = "drop",
 ) -> None:
     """Curate the HPA test set: reliable HPA locations mapped to classes, joined to UniProt."""
-    from locflow.hpa import run_curate_hpa
+    from locflow.data.hpa import run_curate_hpa
 
     counts = run_curate_hpa(
         locations,
@@ -215,8 +215,8 @@ def fetch_uniprot_cmd(
     force: Annotated[bool, typer.Option("--force", help="Fetch again even if complete.")] = False,
 ) -> None:
     """Download UniProtKB entries (resumable REST search, or a pinned release's flat file)."""
-    from locflow.fetch import fetch_uniprot
-    from locflow.http import RetryPolicy
+    from locflow.data.fetch import fetch_uniprot
+    from locflow.data.http import RetryPolicy
 
     policy = RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout)
     record = fetch_uniprot(
@@ -249,8 +249,8 @@ def fetch_hpa_cmd(
     force: Annotated[bool, typer.Option("--force", help="Fetch again even if complete.")] = False,
 ) -> None:
     """Download the Human Protein Atlas subcellular_location.tsv of a named version."""
-    from locflow.fetch import fetch_hpa
-    from locflow.http import RetryPolicy
+    from locflow.data.fetch import fetch_hpa
+    from locflow.data.http import RetryPolicy
 
     policy = RetryPolicy(attempts=attempts, timeout=timeout)
     record = fetch_hpa(

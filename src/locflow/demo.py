@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from locflow.files import write_json
+from locflow.data.files import write_json
 
 DEMO_TRAIN_EPOCHS = 8  # also `epochs` in conf/test.config (Nextflow's test profile)
 
@@ -35,11 +35,11 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run every step on demo data under `out`; return the step timings and headline metrics."""
     from locflow.audit import run_audit
-    from locflow.curate import run_curate_swissprot
+    from locflow.data.curate import run_curate_swissprot
+    from locflow.data.hpa import run_curate_hpa
     from locflow.demo_data import make_demo_data
     from locflow.evaluate import evaluate, headline
     from locflow.homology_filter import run_filter_homologs
-    from locflow.hpa import run_curate_hpa
     from locflow.partition import run_partition
     from locflow.predict import predict_fasta
     from locflow.report import build_report

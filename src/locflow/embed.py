@@ -2,7 +2,7 @@
 
 File layout (the embeddings contract, docs/architecture.md, "Embeddings"): one float16
 dataset [kept residues, D] per distinct sequence at the root, named by
-`locflow.sequences.sequence_hash`, with attribute `length` (the full sequence length; long
+`locflow.data.sequences.sequence_hash`, with attribute `length` (the full sequence length; long
 sequences keep only `clip_indices(length, clip_half)`). File attributes: format, version,
 backbone, checkpoint, layer, clipping ("511+511"), clip_half, dim, dtype (storage, float16)
 and compute_dtype.
@@ -31,9 +31,9 @@ import h5py
 import numpy as np
 
 from locflow import __version__
+from locflow.data.files import atomic_path
+from locflow.data.sequences import normalize_sequence, read_fasta, sequence_hash
 from locflow.errors import InputError
-from locflow.files import atomic_path
-from locflow.sequences import normalize_sequence, read_fasta, sequence_hash
 
 log = logging.getLogger(__name__)
 
@@ -375,7 +375,7 @@ def read_inputs(path: str | Path, *, skip_invalid: bool = False) -> tuple[list[s
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     if _is_parquet(path):
-        from locflow.tables import read_proteins
+        from locflow.data.tables import read_proteins
 
         table = read_proteins(path).select(["id", "sequence"]).to_pydict()
         pairs: Iterator[tuple[str, str, str | None]] = (

@@ -37,9 +37,11 @@ import pyarrow.parquet as pq
 
 from locflow import runtime
 from locflow.checkpoint import check_held_out, seen_proteins
-from locflow.classes import LOCATIONS, SIGNALS
+from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.files import atomic_path, owned_folder
+from locflow.data.sequences import FastaRecord
+from locflow.data.tables import SIGNAL_TYPE, read_folds, read_proteins
 from locflow.errors import InputError
-from locflow.files import atomic_path, owned_folder
 from locflow.metrics import (
     SCORINGS,
     THRESHOLD_ONLY_COLUMN,
@@ -59,8 +61,6 @@ from locflow.predict import (
     load_ensemble,
     predictions_table,
 )
-from locflow.sequences import FastaRecord
-from locflow.tables import SIGNAL_TYPE, read_folds, read_proteins
 
 log = logging.getLogger(__name__)
 

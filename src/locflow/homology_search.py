@@ -22,8 +22,8 @@ import numpy as np
 import pyarrow as pa
 
 from locflow import mmseqs
+from locflow.data.tables import read_parquet, read_proteins, write_table
 from locflow.errors import InputError
-from locflow.tables import read_parquet, read_proteins, write_table
 
 # The partitioner's searches (docs/benchmarks.md has the measurements behind them).
 #

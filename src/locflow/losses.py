@@ -13,7 +13,7 @@ import math
 import torch
 from torch.nn import functional as F
 
-from locflow.classes import LOCATIONS, MEMBRANE, SIGNALS
+from locflow.data.classes import LOCATIONS, MEMBRANE, SIGNALS
 
 POS_WEIGHTS: dict[str, float] = {
     "Cytoplasm": 1.0,

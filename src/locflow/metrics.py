@@ -31,10 +31,10 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from locflow.classes import LOCATIONS, MEMBRANE, PROBABILITY_COLUMNS, SIGNALS
+from locflow.data.classes import LOCATIONS, MEMBRANE, PROBABILITY_COLUMNS, SIGNALS
+from locflow.data.files import write_json, write_text
+from locflow.data.hpa import SOURCE as HPA_SOURCE
 from locflow.errors import InputError
-from locflow.files import write_json, write_text
-from locflow.hpa import SOURCE as HPA_SOURCE
 
 # Floor for attention weights inside a signal span: a residue clipped out of a long sequence
 # has attention 0, which would make the divergence infinite.
@@ -445,7 +445,7 @@ def score_files(
     attention: str | Path | None = None,
 ) -> dict[str, Any]:
     """`locflow score`: read the tables (and attention HDF5 if any), score, write JSON + TSV."""
-    from locflow.tables import read_attention, read_predictions, read_proteins
+    from locflow.data.tables import read_attention, read_predictions, read_proteins
 
     pred = read_predictions(predictions)
     if attention is None and (Path(predictions).parent / "attention.h5").exists():

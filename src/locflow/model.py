@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from locflow.classes import LOCATIONS, OUTPUTS, SIGNALS
+from locflow.data.classes import LOCATIONS, OUTPUTS, SIGNALS
 
 # 5-tap Gaussian, sigma = 2, normalised to sum to 1.
 GAUSSIAN_5: tuple[float, ...] = (0.1525, 0.2218, 0.2514, 0.2218, 0.1525)

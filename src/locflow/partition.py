@@ -34,9 +34,10 @@ from scipy.sparse.csgraph import connected_components, maximum_flow
 from scipy.sparse.linalg import eigsh
 
 from locflow import mmseqs, runtime
-from locflow.classes import LOCATIONS
+from locflow.data.classes import LOCATIONS
+from locflow.data.files import write_json
+from locflow.data.tables import folds_table, read_proteins, write_table
 from locflow.errors import InputError
-from locflow.files import write_json
 from locflow.homology_search import (  # noqa: F401 - the search names are part of this API
     DEEP_SEARCH,
     EXHAUSTIVE_MAX_CELLS,
@@ -51,7 +52,6 @@ from locflow.homology_search import (  # noqa: F401 - the search names are part 
     merge_chunks,
     search_units,
 )
-from locflow.tables import folds_table, read_proteins, write_table
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from locflow.classes import LOCATIONS, SIGNALS  # noqa: E402
-from locflow.files import atomic_path  # noqa: E402
+from locflow.data.classes import LOCATIONS, SIGNALS  # noqa: E402
+from locflow.data.files import atomic_path  # noqa: E402
 
 # One colour per signal type (colour-blind-friendly Okabe-Ito order, then two extras).
 SIGNAL_COLORS = dict(

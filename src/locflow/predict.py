@@ -3,7 +3,7 @@
 The FASTA is streamed in chunks, so any size fits in memory; inside a chunk the proteins are
 sorted by length and batched by a padded-token budget. Every input record becomes exactly one
 output row, in input order, with a `status` ("ok", or why it could not be predicted: see
-locflow.sequences). Long sequences are clipped the way the model was trained (N- and
+locflow.data.sequences). Long sequences are clipped the way the model was trained (N- and
 C-terminal halves) and flagged `clipped`; residues clipped out get attention 0.
 
 Ensemble rule: the fold models' probabilities are averaged, and each output's threshold is the
@@ -45,14 +45,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from locflow.classes import LOCATIONS, MEMBRANE, PROBABILITY_COLUMNS, SIGNAL_COLUMNS, SIGNALS
+from locflow.data.classes import LOCATIONS, MEMBRANE, PROBABILITY_COLUMNS, SIGNAL_COLUMNS, SIGNALS
+from locflow.data.files import atomic_folder, atomic_path, make_folder, owned_folder, write_json
+from locflow.data.sequences import FastaRecord
+from locflow.data.tables import read_attention, read_predictions  # the readers of these files
 from locflow.errors import InputError
-from locflow.files import atomic_folder, atomic_path, make_folder, owned_folder, write_json
 from locflow.runtime import advance as _advance
 from locflow.runtime import reporting as _reporting
 from locflow.runtime import stage as _stage
-from locflow.sequences import FastaRecord
-from locflow.tables import read_attention, read_predictions  # the readers of these files
 
 # DeepLoc 2.0's names of the signal types in its CSV; it reports no GPI anchor, so that name
 # is locflow's own.
@@ -412,7 +412,7 @@ def predict_fasta(
 
     Returns a summary (records, predicted, statuses) that is also written as summary.json.
     """
-    from locflow.sequences import read_fasta
+    from locflow.data.sequences import read_fasta
 
     if tokens_per_batch < 1:
         raise InputError(f"--tokens-per-batch must be positive, not {tokens_per_batch}")
@@ -558,7 +558,7 @@ def _write_plots(
     thresholds: dict[str, float],
 ) -> None:
     """Per predicted protein: `<id>.csv` (AA,Alpha) and `<id>.png` (attention plot)."""
-    from locflow.files import write_text
+    from locflow.data.files import write_text
     from locflow.plots import attention_plot
 
     folder.mkdir(parents=True, exist_ok=True)

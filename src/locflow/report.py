@@ -26,9 +26,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from locflow import __version__
-from locflow.classes import LOCATIONS, SIGNALS
+from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.files import read_json, write_text
 from locflow.errors import InputError
-from locflow.files import read_json, write_text
 from locflow.metrics import DEEPLOC2_HPA_CLASSES, label_matrix
 
 # DeepLoc 2.0's published numbers (Thumuluri et al. 2022, Nucleic Acids Research 50(W1):W228,
@@ -396,7 +396,7 @@ def _attention_figures(
 ) -> list[tuple[str, str, Path]]:
     """Attention plots of a few proteins with annotated signals, of different types."""
     from locflow import plots
-    from locflow.tables import read_attention
+    from locflow.data.tables import read_attention
 
     att_path = run.folder / "attention.h5"
     if not att_path.exists() or "true_signals" not in cols:

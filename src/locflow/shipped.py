@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from locflow.data.files import read_json, write_json, write_text
 from locflow.errors import InputError
-from locflow.files import read_json, write_json, write_text
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 """The shipped model folder (inside the installed package)."""
@@ -164,7 +164,7 @@ def model_card(provenance: Mapping[str, Any], metrics: Mapping[str, Any], size: 
     """MODEL_CARD.md of a shipped model, from its provenance and `locflow evaluate` metrics
     (cross-validation: per-fold mean ± sample standard deviation). Numbers are never typed in:
     each comes from one of those two dicts."""
-    from locflow.classes import LOCATIONS
+    from locflow.data.classes import LOCATIONS
 
     p = provenance
     data, part, train = p.get("data", {}), p.get("partition", {}), p.get("training", {})

@@ -32,14 +32,14 @@ from locflow.checkpoint import (
     training_record,
     write_ensemble,
 )
-from locflow.classes import LOCATIONS, SIGNALS
+from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.tables import read_folds, read_proteins
 from locflow.errors import InputError
 from locflow.losses import signal_bce, total_loss
 from locflow.metrics import threshold_curve
 from locflow.model import OUTPUTS, Batch, LocModel, make_batch, token_batches
 from locflow.registry import BACKBONE_SPECS, backbone_spec
 from locflow.runtime import autocast, resolve_device
-from locflow.tables import read_folds, read_proteins
 
 log = logging.getLogger(__name__)
 

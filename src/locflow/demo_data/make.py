@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from locflow import __version__
-from locflow.classes import LOCATIONS, SIGNALS
+from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.files import write_json, write_text
 from locflow.demo_data.records import Protein
 from locflow.demo_data.vocabulary import HPA_HEADER, HPA_RELIABILITY, REMOVALS
 from locflow.demo_data.world import _hpa_only, _kept, _name, _removed, _World
 from locflow.demo_data.writers import _hpa_rows, _proteome, _truth_rows, _tsv, entry_text
 from locflow.errors import InputError
-from locflow.files import write_json, write_text
 
 
 def make_demo_data(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from locflow.classes import LOCATIONS
+from locflow.data.classes import LOCATIONS
 from locflow.demo_data.vocabulary import TERM_CLASS, Organism
 
 

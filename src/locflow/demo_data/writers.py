@@ -14,7 +14,7 @@ from collections import Counter
 from Bio.SeqUtils import molecular_weight
 from Bio.SeqUtils.CheckSum import crc64
 
-from locflow.classes import LOCATIONS
+from locflow.data.classes import LOCATIONS
 from locflow.demo_data.records import Protein
 from locflow.demo_data.vocabulary import HPA_GO, HPA_LOCATIONS, HPA_RELIABILITY, TERM_CLASS
 from locflow.demo_data.world import _name, _World

@@ -21,12 +21,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from locflow.classes import LOCATIONS, SIGNALS
+from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.files import write_json
+from locflow.data.sequences import normalize_sequence
+from locflow.data.tables import protein_record, proteins_table, write_table
+from locflow.data.uniprot import Feature, LocationTerm, UniProtEntry, read_entries
 from locflow.errors import InputError
-from locflow.files import write_json
-from locflow.sequences import normalize_sequence
-from locflow.tables import protein_record, proteins_table, write_table
-from locflow.uniprot import Feature, LocationTerm, UniProtEntry, read_entries
 
 NO_CLASS = "-"
 MIN_LENGTH = 41  # DeepLoc 2.0 keeps proteins longer than 40 residues
@@ -61,7 +61,7 @@ MOTIF_SIGNALS = (
 
 def mapping_path() -> Path:
     """Path of the shipped UniProt location -> class table."""
-    return Path(str(resources.files("locflow") / "data" / "uniprot_locations.tsv"))
+    return Path(str(resources.files("locflow.data") / "uniprot_locations.tsv"))
 
 
 def load_location_mapping(path: str | Path | None = None) -> dict[str, str]:

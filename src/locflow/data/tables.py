@@ -18,9 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from locflow.classes import LOCATIONS, SIGNALS
+from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.files import atomic_path
 from locflow.errors import InputError
-from locflow.files import atomic_path
 
 SIGNAL_TYPE = pa.struct([("type", pa.string()), ("start", pa.int32()), ("end", pa.int32())])
 

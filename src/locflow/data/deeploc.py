@@ -22,17 +22,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from locflow.classes import LOCATIONS, SIGNALS
-from locflow.errors import InputError
-from locflow.files import atomic_path, is_gzip, open_text, write_json
-from locflow.sequences import normalize_sequence
-from locflow.tables import (
+from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.files import atomic_path, is_gzip, open_text, write_json
+from locflow.data.sequences import normalize_sequence
+from locflow.data.tables import (
     PROTEINS_SCHEMA,
     SIGNAL_TYPE,
     folds_table,
     validate_proteins,
     write_table,
 )
+from locflow.errors import InputError
 
 SOURCE = "deeploc2"
 DEFAULT_RELEASE = "DeepLoc-2.0"

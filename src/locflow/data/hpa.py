@@ -29,11 +29,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from locflow.classes import LOCATIONS
+from locflow.data.classes import LOCATIONS
+from locflow.data.files import open_text, write_json
+from locflow.data.sequences import normalize_sequence
+from locflow.data.tables import PROTEINS_SCHEMA, protein_record, proteins_table, write_table
 from locflow.errors import InputError
-from locflow.files import open_text, write_json
-from locflow.sequences import normalize_sequence
-from locflow.tables import PROTEINS_SCHEMA, protein_record, proteins_table, write_table
 
 SOURCE = "hpa"
 HUMAN_TAXON = 9606
@@ -55,7 +55,7 @@ class HpaGene:
 def load_mapping(path: str | Path | None = None) -> dict[str, str | None]:
     """HPA location (lower-case) -> class, or None for a location mapped to no class."""
     if path is None:
-        text = resources.files("locflow").joinpath("data/hpa_locations.tsv").read_text("utf-8")
+        text = resources.files("locflow.data").joinpath("hpa_locations.tsv").read_text("utf-8")
         where = "hpa_locations.tsv (shipped)"
     else:
         with open_text(path) as fh:
@@ -155,7 +155,7 @@ def human_entries_by_gene(
     paths: Iterable[str | Path], funnel: dict[str, Any] | None = None
 ) -> dict[str, list[Any]]:
     """ENSG id -> reviewed, human, non-fragment UniProt entries cross-referencing it."""
-    from locflow.uniprot import read_entries
+    from locflow.data.uniprot import read_entries
 
     funnel = {} if funnel is None else funnel
     counts: Counter[str] = Counter()

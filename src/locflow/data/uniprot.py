@@ -27,8 +27,8 @@ from typing import Any
 from Bio import SwissProt
 from Bio.SeqFeature import ExactPosition
 
+from locflow.data.files import open_text
 from locflow.errors import InputError
-from locflow.files import open_text
 
 EXPERIMENTAL = "ECO:0000269"
 

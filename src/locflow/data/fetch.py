@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from locflow.data.files import atomic_path, write_json
+from locflow.data.http import DownloadError, Fetched, HttpClient, IncompleteBody, RetryPolicy
 from locflow.errors import InputError
-from locflow.files import atomic_path, write_json
-from locflow.http import DownloadError, Fetched, HttpClient, IncompleteBody, RetryPolicy
 
 log = logging.getLogger(__name__)
 
