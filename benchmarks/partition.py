@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 
 from locflow.data.classes import LOCATIONS
 from locflow.data.tables import folds_table, protein_record, proteins_table, read_folds, write_table
-from locflow.mmseqs import find_mmseqs, mmseqs_version
+from locflow.homology.mmseqs import find_mmseqs, mmseqs_version
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "deeploc2" / "swissprot_cv.csv.gz"

@@ -129,10 +129,10 @@ def restrict_folds(folds: Path, proteins: Path, out: Path) -> Path:
 
 def partition(proteins: Path, work: Path, seed: int, threads: int) -> tuple[Path, dict]:
     """locflow's homology partition (5 folds, identity 0.3) and its audit; stops on a leak."""
-    from locflow.audit import run_audit
     from locflow.data.files import read_json
-    from locflow.mmseqs import RunOptions
-    from locflow.partition import run_partition
+    from locflow.homology.audit import run_audit
+    from locflow.homology.mmseqs import RunOptions
+    from locflow.homology.partition import run_partition
 
     folds, audit_json = work / "folds.parquet", work / "audit.json"
     if not folds.exists():

@@ -8,11 +8,12 @@ import pytest
 from homology_sets import hard_set
 from typer.testing import CliRunner
 
-from locflow import mmseqs
 from locflow.cli import app
 from locflow.data.tables import write_table
 from locflow.errors import InputError
-from locflow.homology_search import (
+from locflow.homology import mmseqs
+from locflow.homology.partition import partition_table
+from locflow.homology.search import (
     DEEP_SEARCH,
     chunk_queries,
     collapse_identical,
@@ -20,7 +21,6 @@ from locflow.homology_search import (
     parse_chunk,
     run_homology_search,
 )
-from locflow.partition import partition_table
 
 OPTIONS = mmseqs.RunOptions(threads=2)
 
@@ -114,7 +114,7 @@ def test_thorough_search_adds_the_chance_matches_of_short_proteins(tmp_path):
     from homology_sets import mutate, random_protein
 
     from locflow.data.tables import protein_record, proteins_table
-    from locflow.homology_search import THOROUGH_SEARCH
+    from locflow.homology.search import THOROUGH_SEARCH
 
     rng = np.random.default_rng(21)
     longs = [random_protein(rng, 800) for _ in range(6)]

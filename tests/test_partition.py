@@ -12,26 +12,28 @@ import scipy.sparse as sp
 from homology_sets import hard_set, mutate, mutate_blocks, random_protein
 from typer.testing import CliRunner
 
-from locflow import mmseqs
-from locflow.audit import audit_tables
 from locflow.cli import app
 from locflow.data.tables import protein_record, proteins_table, read_folds, write_table
 from locflow.errors import InputError
-from locflow.homology_filter import FILTER_SEARCH, filter_homologs
-from locflow.partition import (
-    DEEP_SEARCH,
-    EXHAUSTIVE_MAX_CELLS,
-    EXHAUSTIVE_SEARCH,
-    FAST_SEARCH,
+from locflow.homology import mmseqs
+from locflow.homology.audit import audit_tables
+from locflow.homology.filter import FILTER_SEARCH, filter_homologs
+from locflow.homology.partition import (
     REMOVED,
-    THOROUGH_SEARCH,
-    choose_search,
     min_vertex_cut,
     pack_folds,
     partition_table,
     readd_separators,
     restore_removed,
     split_component,
+)
+from locflow.homology.search import (
+    DEEP_SEARCH,
+    EXHAUSTIVE_MAX_CELLS,
+    EXHAUSTIVE_SEARCH,
+    FAST_SEARCH,
+    THOROUGH_SEARCH,
+    choose_search,
 )
 
 OPTIONS = mmseqs.RunOptions(threads=2)

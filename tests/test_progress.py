@@ -45,7 +45,7 @@ def test_short_run_prints_nothing_and_no_reporter_is_silent():
 
 
 def test_partition_reports_its_stages(monkeypatch):
-    from locflow.partition import partition_sequences
+    from locflow.homology.partition import partition_sequences
 
     seen = []
     monkeypatch.setattr(runtime.Reporter, "stage",
@@ -73,9 +73,9 @@ def _stages(monkeypatch) -> list[str]:
 
 
 def test_audit_and_filter_homologs_report_their_stages(monkeypatch):
-    from locflow.audit import audit_tables
     from locflow.data.tables import folds_table, protein_record, proteins_table
-    from locflow.homology_filter import filter_homologs
+    from locflow.homology.audit import audit_tables
+    from locflow.homology.filter import filter_homologs
 
     table = proteins_table(
         [protein_record(f"P{i}", s, ["Nucleus"]) for i, s in enumerate(_SEQS)]

@@ -66,7 +66,7 @@ def test_interrupted_fold_is_refused(tiny_model, tmp_path):  # noqa: F811
 
 def test_partition_of_an_empty_table_is_an_error(tmp_path):
     from locflow.data.tables import proteins_table, write_table
-    from locflow.partition import run_partition
+    from locflow.homology.partition import run_partition
 
     empty = tmp_path / "proteins.parquet"
     write_table(proteins_table([]), empty)
@@ -79,12 +79,12 @@ def test_partition_of_fewer_proteins_than_folds_warns(tmp_path, caplog):
     import logging
 
     from locflow.data.tables import protein_record, proteins_table
-    from locflow.partition import partition_table
+    from locflow.homology.partition import partition_table
 
     seqs = ["MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ", "MSDNGPQNQRNAPRITFGGPSDSTGSNQNGERS",
             "MADQLTEEQIAEFKEAFSLFDKDGDGTITTKEL"]  # fmt: skip
     table = proteins_table([protein_record(f"P{i}", s, ["Nucleus"]) for i, s in enumerate(seqs)])
-    with caplog.at_level(logging.WARNING, logger="locflow.partition"):
+    with caplog.at_level(logging.WARNING, logger="locflow.homology.partition"):
         _, report = partition_table(table, k=5)
     text = " ".join(r.getMessage() for r in caplog.records)
     assert "3 proteins into 5 folds" in text and "have no proteins" in text

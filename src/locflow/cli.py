@@ -504,7 +504,7 @@ _THRESHOLD_HELP = "Homolog if identical aligned residues / shorter length is abo
 
 
 def _mmseqs_options(threads: int, tmp_dir: Path | None, memory: str | None):  # noqa: ANN202
-    from locflow.mmseqs import RunOptions
+    from locflow.homology.mmseqs import RunOptions
 
     return RunOptions(threads=threads, tmp_dir=tmp_dir, memory=memory)
 
@@ -543,7 +543,7 @@ def partition_cmd(
     ] = None,
 ) -> None:
     """Split proteins into k folds so that no homolog pair crosses folds (MMseqs2)."""
-    from locflow.partition import run_partition
+    from locflow.homology.partition import run_partition
     from locflow.runtime import reporting
 
     with reporting("partition"):
@@ -577,7 +577,7 @@ def homology_search_cmd(
     memory: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
 ) -> None:
     """Search one chunk of the partitioner's all-vs-all homology search; write its pairs."""
-    from locflow.homology_search import run_homology_search
+    from locflow.homology.search import run_homology_search
     from locflow.runtime import reporting
 
     with reporting("homology-search"):
@@ -611,7 +611,7 @@ def filter_homologs_cmd(
     memory: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
 ) -> None:
     """Drop query proteins that have any homolog in the training set."""
-    from locflow.homology_filter import run_filter_homologs
+    from locflow.homology.filter import run_filter_homologs
     from locflow.runtime import reporting
 
     with reporting("filter-homologs"):
@@ -652,7 +652,7 @@ def audit_cmd(
     memory: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
 ) -> None:
     """Re-check folds with an independent MMseqs2 search; exit 1 if a homolog pair crosses."""
-    from locflow.audit import run_audit
+    from locflow.homology.audit import run_audit
     from locflow.runtime import reporting
 
     options = _mmseqs_options(threads, tmp_dir, memory)

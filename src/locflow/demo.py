@@ -34,13 +34,13 @@ def run_demo(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run every step on demo data under `out`; return the step timings and headline metrics."""
-    from locflow.audit import run_audit
     from locflow.data.curate import run_curate_swissprot
     from locflow.data.hpa import run_curate_hpa
     from locflow.demo_data import make_demo_data
     from locflow.evaluate import evaluate, headline
-    from locflow.homology_filter import run_filter_homologs
-    from locflow.partition import run_partition
+    from locflow.homology.audit import run_audit
+    from locflow.homology.filter import run_filter_homologs
+    from locflow.homology.partition import run_partition
     from locflow.predict import predict_fasta
     from locflow.report import build_report
     from locflow.train import TrainSettings, train_fold

@@ -15,7 +15,7 @@ def tool_version(tool: str) -> str:
     if tool == "locflow":
         return __version__
     if tool == "mmseqs2":
-        from locflow.mmseqs import mmseqs_version
+        from locflow.homology.mmseqs import mmseqs_version
 
         return mmseqs_version()
     if tool not in TOOLS:

@@ -7,7 +7,7 @@ The steps:
 
 1. Identical sequences collapse into one weighted unit: they have the same homologs, so they
    must share a fold and removing one copy never separates anything.
-2. MMseqs2 aligns the units all-vs-all (`locflow.mmseqs`); a pair whose identity over the
+2. MMseqs2 aligns the units all-vs-all (`locflow.homology.mmseqs`); a pair whose identity over the
    shorter sequence exceeds the threshold is an edge of the homolog graph.
 3. A connected component that is too large for one fold is cut by removing a small vertex
    separator: a spectral ordering proposes two sides and a maximum-flow minimum vertex cut
@@ -33,19 +33,14 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, maximum_flow
 from scipy.sparse.linalg import eigsh
 
-from locflow import mmseqs, runtime
+from locflow import runtime
 from locflow.data.classes import LOCATIONS
 from locflow.data.files import write_json
 from locflow.data.tables import folds_table, read_proteins, write_table
 from locflow.errors import InputError
-from locflow.homology_search import (  # noqa: F401 - the search names are part of this API
+from locflow.homology import mmseqs
+from locflow.homology.search import (
     DEEP_SEARCH,
-    EXHAUSTIVE_MAX_CELLS,
-    EXHAUSTIVE_SEARCH,
-    FAST_SEARCH,
-    SEARCH_MODES,
-    SEARCHES,
-    THOROUGH_SEARCH,
     Units,
     choose_search,
     collapse_identical,

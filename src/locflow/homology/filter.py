@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from locflow import mmseqs, runtime
+from locflow import runtime
 from locflow.data.files import write_json
 from locflow.data.tables import read_proteins, write_table
 from locflow.errors import InputError
-from locflow.homology_search import EXHAUSTIVE_MAX_CELLS
-from locflow.partition import default_report_path
+from locflow.homology import mmseqs
+from locflow.homology.partition import default_report_path
+from locflow.homology.search import EXHAUSTIVE_MAX_CELLS
 
 # Filtering a test set against training data is a guarantee too, and the test set is small:
 # the audit's depth (up to 5,000 candidates per query at -s 7.5, every candidate aligned), in

@@ -1,13 +1,13 @@
 """The partitioner's all-vs-all homology search, whole or in query chunks.
 
 Identical sequences collapse into one unit (they have the same homologs), and MMseqs2 aligns
-each unit against every unit (`locflow.mmseqs`). Each query's prefilter and alignments depend
-only on that query and the full target set, so the search splits into query chunks that run
-anywhere (`locflow homology-search --chunk K/N`, one Nextflow task each) and merge into the
+each unit against every unit (`locflow.homology.mmseqs`). Each query's prefilter and alignments
+depend only on that query and the full target set, so the search splits into query chunks that
+run anywhere (`locflow homology-search --chunk K/N`, one Nextflow task each) and merge into the
 same pairs, hence the same homolog graph and the same folds, as one unchunked run. A chunk's
 pairs table records what it was searched with (the units' fingerprint, the search, the
-threshold, its chunk number) so that a merge of chunks from different inputs or settings,
-or with a chunk missing, is refused.
+threshold, its chunk number) so that a merge of chunks from different inputs or settings, or
+with a chunk missing, is refused.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from locflow import mmseqs
 from locflow.data.tables import read_parquet, read_proteins, write_table
 from locflow.errors import InputError
+from locflow.homology import mmseqs
 
 # The partitioner's searches (docs/benchmarks.md has the measurements behind them).
 #

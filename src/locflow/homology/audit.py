@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from locflow import mmseqs, runtime
+from locflow import runtime
 from locflow.data.files import write_json
 from locflow.data.tables import read_folds, read_proteins, write_table
 from locflow.errors import InputError
+from locflow.homology import mmseqs
 
 # -s 7.5 all-vs-all (MMseqs2's most sensitive prefilter), up to 5,000 candidates per query, every
 # one aligned (no stop after a run of rejected ones), pairs reported down to half the threshold
