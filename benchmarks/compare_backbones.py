@@ -1,6 +1,6 @@
 """Compare the backbones that need no pretrained weights on the same folds and budget.
 
-Trains `cnn`, `proteinbert` and `birnn` (locflow.registry; default shapes unless `--set`)
+Trains `cnn`, `proteinbert` and `birnn` (locflow.models.registry; default shapes unless `--set`)
 on the same folds with the same maximum epochs and the same time budget per fold, scores each
 fold model on its own test fold with `locflow evaluate --folds`, and measures beside them the
 composition + logistic-regression baseline of benchmarks/train.py on the same folds (its
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from locflow.data.files import write_json, write_text
     from locflow.evaluate import evaluate
-    from locflow.registry import backbone_spec
+    from locflow.models.registry import backbone_spec
 
     started = time.perf_counter()
     work = args.work

@@ -38,10 +38,9 @@ import numpy as np
 import torch
 from machine import cpu_description
 
-from locflow.checkpoint import build_model, save_fold, write_ensemble
-from locflow.cnn import CNN_CLIP_HALF
-from locflow.data.classes import SIGNALS
-from locflow.model import OUTPUTS
+from locflow.data.classes import OUTPUTS, SIGNALS
+from locflow.models.checkpoint import build_model, save_fold, write_ensemble
+from locflow.models.cnn import CNN_CLIP_HALF
 from locflow.predict import load_ensemble, predict_fasta
 from locflow.train import TrainSettings
 

@@ -32,13 +32,14 @@ import pyarrow as pa
 import torch
 from machine import cpu_name
 
-from locflow.checkpoint import load_fold, predict_batch
 from locflow.data.classes import LOCATIONS, SIGNALS
 from locflow.data.deeploc import import_deeploc
 from locflow.data.files import write_json
 from locflow.data.tables import read_folds, read_proteins, write_table
 from locflow.metrics import binary_metrics, location_metrics, signal_metrics, summarize
-from locflow.model import probabilities_to_labels, token_batches
+from locflow.models.batches import token_batches
+from locflow.models.checkpoint import load_fold, predict_batch
+from locflow.models.head import probabilities_to_labels
 from locflow.runtime import resolve_device
 from locflow.train import (
     TrainSettings,

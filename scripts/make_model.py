@@ -70,9 +70,9 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
 def import_data(data: Path, work: Path, proteins: Path | None = None) -> dict[str, Any]:
     """Import the DeepLoc CSV + signals into work/proteins.parquet (kept when already there),
     or record `proteins`, a table imported earlier from the same files."""
-    from locflow.checkpoint import file_sha256
     from locflow.data.deeploc import import_deeploc
     from locflow.data.tables import read_proteins
+    from locflow.models.checkpoint import file_sha256
 
     csv, signals = data / CSV, data / SIGNALS
     work.mkdir(parents=True, exist_ok=True)
@@ -188,8 +188,8 @@ def describe_partition(folds: Path, command: str, audit: dict | None) -> dict[st
     """What the provenance keeps of a partition: table sha256, command, sizes, audit."""
     from collections import Counter
 
-    from locflow.checkpoint import file_sha256
     from locflow.data.tables import read_folds
+    from locflow.models.checkpoint import file_sha256
 
     sizes = Counter(read_folds(folds).column("fold").to_pylist())
     if audit is None:
@@ -225,7 +225,7 @@ def _train_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train one fold (in this process or a worker); returns its summary and seconds."""
     import torch
 
-    from locflow.registry import backbone_spec
+    from locflow.models.registry import backbone_spec
     from locflow.train import TrainSettings, train_fold
 
     if job.get("threads"):
@@ -235,8 +235,8 @@ def _train_job(job: dict[str, Any]) -> dict[str, Any]:
     config = train_fold(job["proteins"], job["folds"], job["out"], settings)
     seconds = round(time.perf_counter() - start, 1)
     spec = backbone_spec(settings.backbone)
-    from locflow.checkpoint import build_model
-    from locflow.registry import count_parameters
+    from locflow.models.checkpoint import build_model
+    from locflow.models.registry import count_parameters
 
     params = count_parameters(build_model(config)) if spec.from_scratch else None
     training = config["training"]
@@ -289,7 +289,7 @@ def _collect(job: dict[str, Any]) -> None:
     """Move a finished fold from its staging folder into the model folder; list the folds."""
     import shutil
 
-    from locflow.checkpoint import write_ensemble
+    from locflow.models.checkpoint import write_ensemble
 
     k = job["settings"]["fold"]
     model_dir = Path(job["model_dir"])
@@ -407,10 +407,10 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
 
-    from locflow.checkpoint import file_sha256
     from locflow.data.files import write_json
     from locflow.evaluate import evaluate, headline
-    from locflow.registry import backbone_spec
+    from locflow.models.checkpoint import file_sha256
+    from locflow.models.registry import backbone_spec
     from locflow.shipped import install
 
     started = time.perf_counter()

@@ -31,8 +31,8 @@ GOOD_SEQ = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
 
 def _model(folder: Path, weights: bytes | None) -> Path:
     """A cnn model folder with one fold whose config is valid; `weights` None = real ones."""
-    from locflow.checkpoint import build_model, save_fold
-    from locflow.model import OUTPUTS
+    from locflow.data.classes import OUTPUTS
+    from locflow.models.checkpoint import build_model, save_fold
 
     config = {
         "backbone": "cnn",

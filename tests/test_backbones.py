@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from locflow.backbones import (
+from locflow.errors import InputError
+from locflow.models.backbones import (
     CLIP_HALF,
     ESM_ALPHABET,
     PROTT5_RESIDUES,
@@ -19,7 +20,6 @@ from locflow.backbones import (
     load_backbone,
     random_checkpoint,
 )
-from locflow.errors import InputError
 
 TINY = {"layers": 2, "hidden": 32, "heads": 4, "ffn": 64}
 NAMES = ("esm2", "esm1b", "prott5")

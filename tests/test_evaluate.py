@@ -17,11 +17,11 @@ from trained_model import (  # noqa: F401  (session fixtures)
 )
 from typer.testing import CliRunner
 
-from locflow.checkpoint import load_fold, predict_batch, read_config
 from locflow.cli import app
 from locflow.data.classes import LOCATIONS, MEMBRANE
 from locflow.data.tables import read_folds, read_proteins
 from locflow.evaluate import headline
+from locflow.models.checkpoint import load_fold, predict_batch, read_config
 
 OUTPUTS = (*LOCATIONS, MEMBRANE)
 

@@ -15,7 +15,10 @@ import sys
 import pytest
 from trained_model import TinyModel, tiny_model  # noqa: F401  (session fixture)
 
-from locflow.checkpoint import (
+from locflow.data.tables import folds_table, read_folds, write_table
+from locflow.errors import InputError
+from locflow.evaluate import evaluate
+from locflow.models.checkpoint import (
     TRAINING_DATA,
     check_held_out,
     file_sha256,
@@ -23,9 +26,6 @@ from locflow.checkpoint import (
     read_training_record,
     training_record,
 )
-from locflow.data.tables import folds_table, read_folds, write_table
-from locflow.errors import InputError
-from locflow.evaluate import evaluate
 
 
 def _fold_of(path) -> dict[str, int]:

@@ -10,7 +10,7 @@ import scipy.fft
 import torch
 
 from locflow.data.classes import SIGNALS
-from locflow.losses import (
+from locflow.models.losses import (
     POS_WEIGHTS,
     SIGNAL_WEIGHTS,
     attention_kl,

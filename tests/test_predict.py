@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from trained_model import TinyModel, tiny_model  # noqa: F401  (session fixture)
 
-from locflow.checkpoint import load_fold, predict_batch
 from locflow.data.classes import LOCATIONS
 from locflow.errors import InputError
+from locflow.models.checkpoint import load_fold, predict_batch
 from locflow.predict import (
     CSV_COLUMNS,
     DEEPLOC_SIGNAL_NAMES,

@@ -8,10 +8,12 @@ import pytest
 import torch
 from test_train import planted_set
 
-from locflow.checkpoint import build_model, input_kind, load_fold, predict_batch, save_fold
+from locflow.data.classes import OUTPUTS
 from locflow.errors import InputError
-from locflow.model import OUTPUTS, LocModel, make_batch
-from locflow.registry import (
+from locflow.models.batches import make_batch
+from locflow.models.checkpoint import build_model, input_kind, load_fold, predict_batch, save_fold
+from locflow.models.head import LocModel
+from locflow.models.registry import (
     BACKBONE_SPECS,
     SCRATCH_BACKBONES,
     backbone_spec,

@@ -11,11 +11,11 @@ import pytest
 import torch
 from sklearn.metrics import matthews_corrcoef
 
-from locflow.checkpoint import load_fold, predict_batch
 from locflow.data.classes import LOCATIONS
 from locflow.data.tables import folds_table, protein_record, proteins_table, write_table
 from locflow.errors import InputError
-from locflow.model import probabilities_to_labels
+from locflow.models.checkpoint import load_fold, predict_batch
+from locflow.models.head import probabilities_to_labels
 from locflow.train import (
     TrainSettings,
     choose_thresholds,
@@ -165,7 +165,7 @@ def test_cli_train_and_bad_input(tmp_path, monkeypatch, capsys) -> None:
 
 
 def _tiny(name: str, folder: Path) -> Path:
-    from locflow.backbones import random_checkpoint
+    from locflow.models.backbones import random_checkpoint
 
     return random_checkpoint(name, folder, seed=0, layers=2, hidden=32, heads=4, ffn=64)
 
@@ -179,7 +179,7 @@ def tiny_esm(tmp_path_factory) -> Path:
 def test_lora_trains_only_adapters_and_head(tmp_path, tiny_esm, name) -> None:
     from safetensors.torch import load_file
 
-    from locflow.backbones import load_backbone
+    from locflow.models.backbones import load_backbone
 
     checkpoint = tiny_esm if name == "esm2" else _tiny(name, tmp_path / name)
     proteins, folds = planted_set(tmp_path / "data", per_fold=9)
@@ -209,9 +209,9 @@ def test_lora_trains_only_adapters_and_head(tmp_path, tiny_esm, name) -> None:
 
 
 def test_frozen_backbone_from_stored_embeddings(tmp_path, tiny_esm) -> None:
-    from locflow.backbones import load_backbone
     from locflow.data.tables import read_proteins
-    from locflow.embed import embed_sequences
+    from locflow.models.backbones import load_backbone
+    from locflow.models.embed import embed_sequences
 
     proteins, folds = planted_set(tmp_path / "data", per_fold=9)
     sequences = read_proteins(proteins).column("sequence").to_pylist()
@@ -226,7 +226,7 @@ def test_frozen_backbone_from_stored_embeddings(tmp_path, tiny_esm) -> None:
     assert model.encoder is None
     # The same protein through stored embeddings and through the live backbone agrees.
     seqs = sequences[:3]
-    from locflow.embed import EmbeddingStore
+    from locflow.models.embed import EmbeddingStore
 
     store = EmbeddingStore(tmp_path / "emb.h5")
     a = predict_batch(model, cfg, seqs, embeddings=[store.get(s) for s in seqs])
@@ -332,8 +332,8 @@ def test_stopping_lr_and_best_epoch_follow_validation_focal_bce(tmp_path, monkey
 
 
 def test_signal_head_loss_weights_positives_per_type(tmp_path) -> None:
-    from locflow.losses import signal_bce
-    from locflow.model import LocModel
+    from locflow.models.head import LocModel
+    from locflow.models.losses import signal_bce
     from locflow.train import Dataset, _signal_targets, train_signal_head
 
     rng = np.random.default_rng(0)

@@ -708,7 +708,7 @@ def embed_cmd(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Per-residue embeddings (float16 HDF5 keyed by sequence hash); reruns skip stored ones."""
-    from locflow.embed import embed_file
+    from locflow.models.embed import embed_file
 
     s = embed_file(
         input, out, backbone, checkpoint, device=device, dtype=dtype, layer=layer,

@@ -12,7 +12,7 @@ and an HPA test set also on DeepLoc 2.0's six HPA classes: see `locflow.metrics.
 which metrics.json repeats under ``scorings``.
 
 Cross-validation cannot score a protein with a fold model that trained or validated on it:
-each fold's config records its training and validation ids (locflow.checkpoint), and a folds
+each fold's config records its training and validation ids (locflow.models.checkpoint), and a folds
 table that would do so is refused, and so is one that leaves out some of a fold model's
 held-out proteins (`check_coverage`: it would score part of a test fold as the whole); what
 was scored is counted under ``coverage`` in metrics.json. Model folders from before that
@@ -36,7 +36,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from locflow import runtime
-from locflow.checkpoint import check_held_out, seen_proteins
 from locflow.data.classes import LOCATIONS, SIGNALS
 from locflow.data.files import atomic_path, owned_folder
 from locflow.data.sequences import FastaRecord
@@ -52,6 +51,7 @@ from locflow.metrics import (
     summarize,
     write_metrics,
 )
+from locflow.models.checkpoint import check_held_out, seen_proteins
 from locflow.predict import (
     DEFAULT_TOKENS_PER_BATCH,
     PROBABILITY_COLUMNS,
@@ -251,14 +251,14 @@ def check_coverage(
     """Count what a cross-validation scores, and refuse a folds table that leaves out test
     proteins of a fold model.
 
-    Each fold model's training record (locflow.checkpoint) names the proteins it trained and
+    Each fold model's training record (locflow.models.checkpoint) names the proteins it trained and
     validated on. A protein of the data that fold model k never saw but another fold model
     did was in the partition, so it is one of model k's held-out test proteins: a folds table
     that does not put it in fold k would silently score only part of model k's test set (a
     folds table of other data, or one that covers half the proteins). Proteins no fold model
     saw (removed by partition, or new) and folds without a model are only counted.
     """
-    from locflow.checkpoint import read_training_record
+    from locflow.models.checkpoint import read_training_record
 
     ids = [r["id"] for r in rows]
     records = {int(c["fold"]): read_training_record(c) for c in configs}

@@ -9,7 +9,7 @@ C-terminal halves) and flagged `clipped`; residues clipped out get attention 0.
 Ensemble rule: the fold models' probabilities are averaged, and each output's threshold is the
 mean of the fold thresholds (each chosen on that fold's validation set). A protein where no
 location crosses its threshold gets the single location with the highest
-probability / threshold (locflow.model.probabilities_to_labels).
+probability / threshold (locflow.models.head.probabilities_to_labels).
 
 Outputs in the output folder:
 
@@ -145,7 +145,7 @@ class Ensemble:
         self, sequences: Sequence[str], tokens_per_batch: int = DEFAULT_TOKENS_PER_BATCH
     ) -> EnsembleOutput:
         """Run all fold models on normalised sequences (length-sorted token batches)."""
-        from locflow.model import token_batches
+        from locflow.models.batches import token_batches
 
         n = len(sequences)
         probs = np.zeros((n, len(PROBABILITY_COLUMNS)), dtype=np.float64)
@@ -163,7 +163,7 @@ class Ensemble:
         return EnsembleOutput(probs, sig, attention)
 
     def _predict_batch(self, seqs: list[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        from locflow.checkpoint import input_kind, predict_batch
+        from locflow.models.checkpoint import input_kind, predict_batch
 
         probs, sig, att = None, None, None
         for model, config in self.models:
@@ -195,7 +195,7 @@ class Ensemble:
 
         key = (config["backbone"], config.get("checkpoint"))
         if key not in self.backbones:
-            from locflow.backbones import load_backbone
+            from locflow.models.backbones import load_backbone
 
             device = next(model.parameters()).device
             self.backbones[key] = load_backbone(key[0], key[1], device, torch.float32)
@@ -203,7 +203,7 @@ class Ensemble:
 
     def labels(self, out: EnsembleOutput) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(locations [N, 10], membrane [N], signals [N, 9]) predicted with the thresholds."""
-        from locflow.model import probabilities_to_labels
+        from locflow.models.head import probabilities_to_labels
 
         labels = probabilities_to_labels(out.probabilities, self.thresholds)
         signals = out.signals >= self.signal_thresholds
@@ -217,7 +217,7 @@ def load_ensemble(
     embeddings: str | Path | None = None,
 ) -> Ensemble:
     """Load every fold model found in `model_dir` (fold<k>/), or only `folds`."""
-    from locflow.checkpoint import list_folds, load_fold
+    from locflow.models.checkpoint import list_folds, load_fold
     from locflow.runtime import resolve_device
 
     model_dir = Path(model_dir)
@@ -239,7 +239,7 @@ def load_ensemble(
     )
     store = None
     if embeddings is not None:
-        from locflow.embed import EmbeddingStore
+        from locflow.models.embed import EmbeddingStore
 
         store = EmbeddingStore(embeddings)
     return Ensemble(models, [c["fold"] for _, c in models], thresholds, signal_thr, store)

@@ -57,7 +57,7 @@ def default_model() -> Path:
 
 def describe(folder: str | Path) -> str:
     """One line about a model folder for users: backbone, folds, data, where its card is."""
-    from locflow.checkpoint import list_folds
+    from locflow.models.checkpoint import list_folds
 
     folder = Path(folder)
     folds = list_folds(folder)
@@ -111,7 +111,7 @@ def install(
     """Copy a trained model folder's folds into `dest` (default: the shipped folder) with its
     provenance, metrics and a generated model card; the model files `dest` held before are
     removed first (its README stays). Returns `dest`. InputError when above `limit`."""
-    from locflow.checkpoint import list_folds, write_ensemble
+    from locflow.models.checkpoint import list_folds, write_ensemble
 
     model_dir = Path(model_dir)
     dest = Path(dest) if dest is not None else default_model_dir()

@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from locflow.checkpoint import (
+from locflow.data.classes import LOCATIONS, OUTPUTS, SIGNALS
+from locflow.data.tables import read_folds, read_proteins
+from locflow.errors import InputError
+from locflow.metrics import threshold_curve
+from locflow.models.batches import Batch, make_batch, token_batches
+from locflow.models.checkpoint import (
     TRAINING_DATA,
     build_model,
     input_kind,
@@ -32,13 +37,9 @@ from locflow.checkpoint import (
     training_record,
     write_ensemble,
 )
-from locflow.data.classes import LOCATIONS, SIGNALS
-from locflow.data.tables import read_folds, read_proteins
-from locflow.errors import InputError
-from locflow.losses import signal_bce, total_loss
-from locflow.metrics import threshold_curve
-from locflow.model import OUTPUTS, Batch, LocModel, make_batch, token_batches
-from locflow.registry import BACKBONE_SPECS, backbone_spec
+from locflow.models.head import LocModel
+from locflow.models.losses import signal_bce, total_loss
+from locflow.models.registry import BACKBONE_SPECS, backbone_spec
 from locflow.runtime import autocast, resolve_device
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class TrainSettings:
     batch_proteins: int = 128
     hidden: int = 256
     clip_half: int | None = None
-    # Options of the from-scratch backbones (locflow.registry), one dict per backbone; only
+    # Options of the from-scratch backbones (locflow.models.registry), one dict per backbone; only
     # the chosen backbone's is used and stored in the fold config under its name.
     cnn: dict[str, Any] = field(default_factory=lambda: BACKBONE_SPECS["cnn"].options())
     proteinbert: dict[str, Any] = field(
@@ -166,7 +167,7 @@ def _dataset(rows: list[dict[str, Any]]) -> Dataset:
 
 
 def default_clip_half(backbone: str) -> int:
-    """Residues kept at each end of long sequences for a backbone (locflow.registry)."""
+    """Residues kept at each end of long sequences for a backbone (locflow.models.registry)."""
     return backbone_spec(backbone).clip_half
 
 
@@ -185,13 +186,13 @@ class Inputs:
         self._cache: dict[int, tuple[Dataset, dict[tuple[int, ...], Batch]]] = {}
         if self.kind == "features":
             if settings.embeddings:
-                from locflow.embed import EmbeddingStore
+                from locflow.models.embed import EmbeddingStore
 
                 self.store = EmbeddingStore(settings.embeddings)
             else:
                 # No stored embeddings: run the frozen backbone on every batch (slow; `locflow
                 # embed` once and --embeddings is the fast path).
-                from locflow.backbones import load_backbone
+                from locflow.models.backbones import load_backbone
 
                 self.frozen = load_backbone(
                     settings.backbone, settings.checkpoint, device, torch.float32
@@ -329,7 +330,7 @@ def count_matched_thresholds(
     fixes the total. Ties go to the smallest shift; the membrane threshold is left alone.
     Returns the new thresholds (all outputs) and what was chosen.
     """
-    from locflow.model import probabilities_to_labels
+    from locflow.models.head import probabilities_to_labels
 
     locs = len(LOCATIONS)
     true = targets[:, :locs] > 0.5
@@ -395,7 +396,7 @@ def train_signal_head(
 
     Like DeepLoc 2.0, only proteins with at least one annotated signal are used (an absent
     annotation is unknown, not negative), and the BCE weighs positives by DeepLoc's per-type
-    weights (`locflow.losses.signal_bce`). Full-batch Adam with early stopping on validation.
+    weights (`locflow.models.losses.signal_bce`). Full-batch Adam with early stopping on validation.
     """
     has_tr, y_tr = _signal_targets(train_data)
     has_va, y_va = _signal_targets(val_data)
@@ -712,7 +713,7 @@ def train_fold(
 
 def _match_store(settings: TrainSettings) -> None:
     """Stored embeddings fix the backbone and the clipping; a mismatch is an input error."""
-    from locflow.embed import EmbeddingStore
+    from locflow.models.embed import EmbeddingStore
 
     store = EmbeddingStore(settings.embeddings)
     if store.backbone != settings.backbone:

@@ -2,7 +2,7 @@
 
 Loading never unpickles: weights are safetensors, the resume state is read with
 `torch.load(weights_only=True)`. Only trainable weights are stored: the whole model for a
-from-scratch backbone (`cnn`, `proteinbert`, `birnn`: locflow.registry), the head alone for
+from-scratch backbone (`cnn`, `proteinbert`, `birnn`: locflow.models.registry), the head alone for
 frozen embeddings, head + LoRA adapters for LoRA (the pretrained backbone is loaded again from
 the checkpoint named in config.json).
 
@@ -26,10 +26,12 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from locflow.data.classes import OUTPUTS
 from locflow.data.files import atomic_path, read_json, write_json
 from locflow.errors import InputError
-from locflow.model import OUTPUTS, BackboneEncoder, LocModel, make_batch
-from locflow.registry import backbone_spec
+from locflow.models.batches import make_batch
+from locflow.models.head import BackboneEncoder, LocModel
+from locflow.models.registry import backbone_spec
 from locflow.runtime import autocast
 
 FORMAT = "locflow-model/1"
@@ -60,7 +62,7 @@ def build_model(config: dict[str, Any], device: torch.device | str = "cpu") -> L
         encoder = spec.encoder(config[spec.name])
         dim = encoder.dim
     elif kind == "sequences":
-        from locflow.backbones import add_lora, load_backbone
+        from locflow.models.backbones import add_lora, load_backbone
 
         backbone = load_backbone(config["backbone"], config["checkpoint"], device, torch.float32)
         add_lora(backbone, rank=int(config.get("lora_rank", 4)))
@@ -426,7 +428,7 @@ def predict_batch(
     """Run normalised sequences through one fold model, clipping them as in training.
 
     Frozen-backbone models take `embeddings` (from an EmbeddingStore) or a loaded `backbone`
-    (from `locflow.backbones.load_backbone`, shared by the five folds).
+    (from `locflow.models.backbones.load_backbone`, shared by the five folds).
     """
     device = next(model.parameters()).device
     kind = input_kind(config)

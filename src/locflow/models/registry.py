@@ -1,13 +1,13 @@
 """Every backbone locflow knows, by name: what it reads, how it is built, its defaults.
 
-Two kinds of backbone feed the same attention-pooled DeepLoc head (locflow.model):
+Two kinds of backbone feed the same attention-pooled DeepLoc head (locflow.models.head):
 
-- ``tokens``: trained from scratch with the head, on residue tokens (`locflow.cnn.encode`);
+- ``tokens``: trained from scratch with the head, on residue tokens (`locflow.models.cnn.encode`);
   no pretrained weights. `cnn` (a dilated residual CNN), `proteinbert` (ProteinBERT's local +
   global tracks) and `birnn` (a PLUS-RNN-style bidirectional recurrent encoder). Their options
   live in the fold config under the backbone's own name (``config["cnn"]`` ...), and
   `BackboneSpec.build` makes the encoder from them.
-- ``embeddings``: a pretrained protein language model (`locflow.backbones`): frozen, with
+- ``embeddings``: a pretrained protein language model (`locflow.models.backbones`): frozen, with
   per-residue embeddings stored by `locflow embed` or computed on the fly, or LoRA-tuned.
 
 Training, prediction, evaluation and checkpoints ask this table instead of testing names.
@@ -26,7 +26,7 @@ EMBEDDINGS = "embeddings"
 
 
 def _build_cnn(options: Mapping[str, Any]) -> Any:
-    from locflow.cnn import DilatedResNet
+    from locflow.models.cnn import DilatedResNet
 
     return DilatedResNet(
         options["channels"], tuple(options["dilations"]), options["kernel"], options["dropout"]
@@ -34,13 +34,13 @@ def _build_cnn(options: Mapping[str, Any]) -> Any:
 
 
 def _build_proteinbert(options: Mapping[str, Any]) -> Any:
-    from locflow.proteinbert import ProteinBert
+    from locflow.models.proteinbert import ProteinBert
 
     return ProteinBert.from_config(dict(options))
 
 
 def _build_birnn(options: Mapping[str, Any]) -> Any:
-    from locflow.birnn import BiRNN
+    from locflow.models.birnn import BiRNN
 
     return BiRNN.from_config(dict(options))
 
@@ -84,10 +84,10 @@ def _copy(value: Any) -> Any:
 
 
 def _specs() -> dict[str, BackboneSpec]:
-    from locflow.backbones import CLIP_HALF
-    from locflow.birnn import DEFAULTS as BIRNN_DEFAULTS
-    from locflow.cnn import CNN_CLIP_HALF
-    from locflow.proteinbert import DEFAULTS as PROTEINBERT_DEFAULTS
+    from locflow.models.backbones import CLIP_HALF
+    from locflow.models.birnn import DEFAULTS as BIRNN_DEFAULTS
+    from locflow.models.cnn import CNN_CLIP_HALF
+    from locflow.models.proteinbert import DEFAULTS as PROTEINBERT_DEFAULTS
 
     return {
         "cnn": BackboneSpec(
@@ -114,7 +114,7 @@ def _specs() -> dict[str, BackboneSpec]:
             BIRNN_DEFAULTS,
             _build_birnn,
         ),
-        # Pretrained language models, clipped as DeepLoc 2.0 clips them (locflow.backbones).
+        # Pretrained language models, clipped as DeepLoc 2.0 clips them (locflow.models.backbones).
         "esm2": BackboneSpec("esm2", EMBEDDINGS, CLIP_HALF["esm2"], "ESM-2 language model"),
         "esm1b": BackboneSpec("esm1b", EMBEDDINGS, CLIP_HALF["esm1b"], "ESM-1b language model"),
         "prott5": BackboneSpec("prott5", EMBEDDINGS, CLIP_HALF["prott5"], "ProtT5 encoder"),

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from locflow.cnn import N_TOKENS
+from locflow.models.cnn import N_TOKENS
 
 DEFAULTS: dict[str, object] = {
     "embed": 32,

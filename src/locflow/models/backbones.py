@@ -84,16 +84,17 @@ def _family(name: str) -> str:
     return "t5" if name == "prott5" else "esm"
 
 
-def clip_indices(length: int, half: int) -> np.ndarray:
-    """Residue positions kept: all when length <= 2*half, else the first and last `half`."""
-    if length <= 2 * half:
+def clip_indices(length: int, half: int | None) -> np.ndarray:
+    """Residue positions kept: all when length <= 2*half (or no `half`), else the first and
+    last `half`. The one clipping rule of embeddings, training and prediction."""
+    if half is None or length <= 2 * half:
         return np.arange(length, dtype=np.int64)
     return np.concatenate([np.arange(half), np.arange(length - half, length)]).astype(np.int64)
 
 
-def clip_sequence(sequence: str, half: int) -> str:
+def clip_sequence(sequence: str, half: int | None) -> str:
     """The residues `clip_indices` keeps, as a string (what the backbone actually sees)."""
-    if len(sequence) <= 2 * half:
+    if half is None or len(sequence) <= 2 * half:
         return sequence
     return sequence[:half] + sequence[-half:]
 

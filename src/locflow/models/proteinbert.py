@@ -16,7 +16,7 @@ global track starts from a learned vector (what the paper's dense input layer gi
 unannotated protein). The per-residue output (the last local track, layer-normed) feeds the
 DeepLoc head like the `cnn`'s. No pretraining: the weights are learned on the localization task.
 
-As in `locflow.cnn`, padding is zero before every convolution, attention ignores it and there
+As in `locflow.models.cnn`, padding is zero before every convolution, attention ignores it and there
 is no batch normalisation, so a protein's output does not depend on the rest of its batch.
 """
 
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from locflow.cnn import N_TOKENS
+from locflow.models.cnn import N_TOKENS
 
 DEFAULTS: dict[str, object] = {
     "local": 64,

@@ -122,7 +122,7 @@ class EmbeddingStore:
 
     def positions(self, sequence: str) -> np.ndarray:
         """Positions in the full sequence of the rows `get` returns."""
-        from locflow.backbones import clip_indices
+        from locflow.models.backbones import clip_indices
 
         return clip_indices(int(self._dataset(sequence).attrs["length"]), self.clip_half)
 
@@ -309,8 +309,8 @@ def embed_sequences(
     backbone's `CLIP_HALF`). Batches hold at most `tokens_per_batch` padded tokens, sorted by
     length, longest first so that a too-large budget fails at once.
     """
-    from locflow.backbones import CLIP_HALF, clip_sequence
-    from locflow.model import token_batches
+    from locflow.models.backbones import CLIP_HALF, clip_sequence
+    from locflow.models.batches import token_batches
 
     start = time.perf_counter()
     out = Path(out)
@@ -414,7 +414,7 @@ def embed_file(
     """`locflow embed`: read proteins (Parquet or FASTA), load the backbone, embed what is new."""
     from dataclasses import replace
 
-    from locflow.backbones import load_backbone
+    from locflow.models.backbones import load_backbone
 
     sequences, skipped = read_inputs(input, skip_invalid=skip_invalid)
     model = load_backbone(backbone, checkpoint, device, dtype, layer=layer)
