@@ -67,7 +67,7 @@ def baseline(proteins: Path, folds: Path, fold_ids: list[int]) -> dict[str, Any]
     from train import baseline_fold  # benchmarks/train.py
 
     from locflow.metrics import summarize
-    from locflow.train import load_split
+    from locflow.training.split import load_split
 
     runs, seconds = [], []
     for k in fold_ids:

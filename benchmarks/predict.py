@@ -42,7 +42,7 @@ from locflow.data.classes import OUTPUTS, SIGNALS
 from locflow.models.checkpoint import build_model, save_fold, write_ensemble
 from locflow.models.cnn import CNN_CLIP_HALF
 from locflow.predict import load_ensemble, predict_fasta
-from locflow.train import TrainSettings
+from locflow.training.settings import TrainSettings
 
 # Human amino-acid composition (approximate, percent) for realistic sequences.
 HUMAN_AA = dict(

@@ -40,13 +40,11 @@ from locflow.metrics import binary_metrics, location_metrics, signal_metrics, su
 from locflow.models.batches import token_batches
 from locflow.models.checkpoint import load_fold, predict_batch
 from locflow.models.head import probabilities_to_labels
-from locflow.runtime import resolve_device
-from locflow.train import (
-    TrainSettings,
-    choose_thresholds,
-    load_split,
-    train_fold,
-)
+from locflow.runtime import reporting, resolve_device
+from locflow.training.fold import run_train
+from locflow.training.settings import TrainSettings
+from locflow.training.split import load_split
+from locflow.training.thresholds import choose_thresholds
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "deeploc2"
@@ -148,7 +146,7 @@ def composition(sequences: list[str]) -> np.ndarray:
 
 def baseline_fold(train, val, test) -> dict[str, Any]:
     """The peer: logistic regression on composition, thresholds chosen on validation by the
-    rule locflow's models use (`locflow.train.choose_thresholds`)."""
+    rule locflow's models use (`locflow.training.thresholds.choose_thresholds`)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -212,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             clip_half=args.clip_half,
             cnn=cnn,
         )
-        config = train_fold(proteins, folds, model_dir, settings, show_progress=sys.stderr.isatty())
+        with reporting("train", show=sys.stderr.isatty()):
+            config = run_train(proteins, folds, model_dir, settings=settings)
         train, val, _, _ = load_split(proteins, folds, k)
         # The test fold K, read as the "validation" split of a fold-(K-1) view of the tables.
         _, test, _, _ = load_split(proteins, folds, (k + 4) % 5, validation_fold=k)

@@ -226,13 +226,14 @@ def _train_job(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from locflow.models.registry import backbone_spec
-    from locflow.train import TrainSettings, train_fold
+    from locflow.training.fold import run_train
+    from locflow.training.settings import TrainSettings
 
     if job.get("threads"):
         torch.set_num_threads(int(job["threads"]))
     settings = TrainSettings(**job["settings"])
     start = time.perf_counter()
-    config = train_fold(job["proteins"], job["folds"], job["out"], settings)
+    config = run_train(job["proteins"], job["folds"], job["out"], settings=settings)
     seconds = round(time.perf_counter() - start, 1)
     spec = backbone_spec(settings.backbone)
     from locflow.models.checkpoint import build_model

@@ -207,7 +207,7 @@ def test_score_refuses_predictions_that_match_nothing():
 def test_threshold_curve_equals_scikit_learn_per_threshold():
     from sklearn.metrics import f1_score, matthews_corrcoef
 
-    from locflow.metrics import threshold_curve
+    from locflow.training.thresholds import threshold_curve
 
     rng = np.random.default_rng(0)
     y = rng.random(200) < 0.3

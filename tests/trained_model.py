@@ -15,7 +15,8 @@ import pytest
 from locflow.data.curate import run_curate_swissprot
 from locflow.data.tables import folds_table, read_proteins, write_table
 from locflow.demo_data import make_demo_data
-from locflow.train import TrainSettings, train_fold
+from locflow.training.fold import run_train
+from locflow.training.settings import TrainSettings
 
 FOLDS = 3
 TRAINED = (0, 1)
@@ -53,7 +54,7 @@ def build(root: Path) -> TinyModel:
             device="cpu",
             seed=k,
         )
-        train_fold(proteins, folds, model, settings)
+        run_train(proteins, folds, model, settings=settings)
     return TinyModel(root, proteins, folds, model, demo / "proteome.fasta")
 
 

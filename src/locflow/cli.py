@@ -321,10 +321,10 @@ def train_cmd(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
     """Train one cross-validation fold; rerun to resume after a kill or to add epochs."""
-    from locflow.train import TrainSettings, train_fold
+    from locflow.runtime import reporting
+    from locflow.training.fold import run_train
+    from locflow.training.settings import TrainSettings
 
-    if pooling not in ("attention", "mean"):
-        raise InputError(f"--pooling must be attention or mean, not {pooling!r}")
     settings = TrainSettings(
         fold=fold,
         backbone=backbone,
@@ -338,7 +338,8 @@ def train_cmd(
         seed=seed,
         device=device,
     )
-    config = train_fold(proteins, folds, out, settings, show_progress=True)
+    with reporting("train"):
+        config = run_train(proteins, folds, out, settings=settings)
     mcc = [m for m in config["validation"]["mcc"].values() if m is not None]
     done(
         f"fold {fold}: {config['training']['epochs_run']} epochs, validation fold "

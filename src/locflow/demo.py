@@ -43,7 +43,8 @@ def run_demo(
     from locflow.homology.partition import run_partition
     from locflow.predict import predict_fasta
     from locflow.report import build_report
-    from locflow.train import TrainSettings, train_fold
+    from locflow.training.fold import run_train
+    from locflow.training.settings import TrainSettings
 
     out = Path(out)
     data, model = out / "data", out / "model"
@@ -83,7 +84,9 @@ def run_demo(
     step("filter-homologs", lambda: run_filter_homologs(hpa, proteins, hpa_test))
     for k in range(folds):
         settings = TrainSettings(fold=k, backbone="cnn", epochs=epochs, seed=seed, device=device)
-        step(f"train fold {k}", lambda s=settings: train_fold(proteins, folds_path, model, s))
+        step(
+            f"train fold {k}", lambda s=settings: run_train(proteins, folds_path, model, settings=s)
+        )
     cv = step(
         "evaluate (CV)",
         lambda: evaluate(model, proteins, out / "cv", folds=folds_path, device=device),

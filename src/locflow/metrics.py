@@ -32,7 +32,7 @@ from sklearn.metrics import (
 )
 
 from locflow.data.classes import LOCATIONS, MEMBRANE, PROBABILITY_COLUMNS, SIGNALS
-from locflow.data.files import write_json, write_text
+from locflow.data.files import rounded, write_json, write_text
 from locflow.data.hpa import SOURCE as HPA_SOURCE
 from locflow.errors import InputError
 
@@ -73,13 +73,6 @@ NO_MEMBRANE_TRUTH = (
 )
 
 
-def _num(x: float | None) -> float | None:
-    """A JSON-friendly float: None for missing or NaN, else rounded to 6 decimals."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return None
-    return round(float(x), 6)
-
-
 def location_metrics(
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -105,12 +98,12 @@ def location_metrics(
         return result
     t, p = y_true[:, cols], y_pred[:, cols]
     result.update(
-        accuracy=_num(accuracy_score(t, p)),
-        jaccard=_num(jaccard_score(t, p, average="samples", zero_division=0)),
-        micro_f1=_num(f1_score(t, p, average="micro", zero_division=0)),
-        macro_f1=_num(f1_score(t, p, average="macro", zero_division=0)),
-        mean_true_labels=_num(t.sum(axis=1).mean()),
-        mean_predicted_labels=_num(p.sum(axis=1).mean()),
+        accuracy=rounded(accuracy_score(t, p), 6),
+        jaccard=rounded(jaccard_score(t, p, average="samples", zero_division=0), 6),
+        micro_f1=rounded(f1_score(t, p, average="micro", zero_division=0), 6),
+        macro_f1=rounded(f1_score(t, p, average="macro", zero_division=0), 6),
+        mean_true_labels=rounded(t.sum(axis=1).mean(), 6),
+        mean_predicted_labels=rounded(p.sum(axis=1).mean(), 6),
     )
     per_class = {}
     for j, name in zip(cols, scored, strict=True):
@@ -171,12 +164,12 @@ def binary_metrics(
         warnings.filterwarnings("ignore", message="A single label was found")
         mcc = matthews_corrcoef(y_true, y_pred)
     return {
-        "mcc": _num(mcc),
-        "f1": _num(f1_score(y_true, y_pred, zero_division=0)),
-        "precision": _num(precision_score(y_true, y_pred, zero_division=0)),
-        "recall": _num(recall_score(y_true, y_pred, zero_division=0)),
-        "accuracy": _num(accuracy_score(y_true, y_pred)),
-        "roc_auc": _num(auc),
+        "mcc": rounded(mcc, 6),
+        "f1": rounded(f1_score(y_true, y_pred, zero_division=0), 6),
+        "precision": rounded(precision_score(y_true, y_pred, zero_division=0), 6),
+        "recall": rounded(recall_score(y_true, y_pred, zero_division=0), 6),
+        "accuracy": rounded(accuracy_score(y_true, y_pred), 6),
+        "roc_auc": rounded(auc, 6),
         "support": int(y_true.sum()),
         "predicted": int(y_pred.sum()),
     }
@@ -200,9 +193,9 @@ def signal_metrics(
     cols = np.flatnonzero(t.any(axis=0))
     result.update(
         scored_types=[types[j] for j in cols],
-        micro_f1=_num(f1_score(t[:, cols], p[:, cols], average="micro", zero_division=0)),
-        macro_f1=_num(f1_score(t[:, cols], p[:, cols], average="macro", zero_division=0)),
-        accuracy=_num(accuracy_score(t[:, cols], p[:, cols])),
+        micro_f1=rounded(f1_score(t[:, cols], p[:, cols], average="micro", zero_division=0), 6),
+        macro_f1=rounded(f1_score(t[:, cols], p[:, cols], average="macro", zero_division=0), 6),
+        accuracy=rounded(accuracy_score(t[:, cols], p[:, cols]), 6),
         per_type={types[j]: binary_metrics(t[:, j], p[:, j]) for j in cols},
     )
     return result
@@ -239,32 +232,11 @@ def attention_kl(
     for name, vals in per_type.items():
         if vals["kl"]:
             out[name] = {
-                "kl": _num(float(np.mean(vals["kl"]))),
-                "uniform_kl": _num(float(np.mean(vals["uniform"]))),
+                "kl": rounded(float(np.mean(vals["kl"])), 6),
+                "uniform_kl": rounded(float(np.mean(vals["uniform"])), 6),
                 "proteins": len(vals["kl"]),
             }
     return out
-
-
-def threshold_curve(
-    y_true: np.ndarray, y_prob: np.ndarray, grid: np.ndarray
-) -> dict[str, np.ndarray]:
-    """MCC and F1 of `y_prob >= t` for every threshold t in `grid` (vectorised counts).
-
-    Same values as scikit-learn's matthews_corrcoef / f1_score per threshold (0 where
-    undefined), without one call per threshold.
-    """
-    y = np.asarray(y_true, dtype=bool)[:, None]
-    pred = np.asarray(y_prob, dtype=np.float64)[:, None] >= np.asarray(grid)[None, :]
-    tp = (pred & y).sum(0).astype(np.float64)
-    fp = (pred & ~y).sum(0).astype(np.float64)
-    fn = (~pred & y).sum(0).astype(np.float64)
-    tn = len(y) - tp - fp - fn
-    denom = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    mcc = np.divide(tp * tn - fp * fn, denom, out=np.zeros_like(tp), where=denom > 0)
-    f1_denom = 2 * tp + fp + fn
-    f1 = np.divide(2 * tp, f1_denom, out=np.zeros_like(tp), where=f1_denom > 0)
-    return {"mcc": mcc, "f1": f1}
 
 
 # --- tables -> arrays ----------------------------------------------------------------------
@@ -419,7 +391,7 @@ def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, float | Non
             continue
         arr = np.asarray(vals, dtype=np.float64)
         std = float(arr.std(ddof=1)) if len(arr) > 1 else None
-        out[key] = {"mean": _num(float(arr.mean())), "std": _num(std), "n": len(arr)}
+        out[key] = {"mean": rounded(float(arr.mean()), 6), "std": rounded(std, 6), "n": len(arr)}
     return out
 
 
@@ -482,6 +454,5 @@ __all__ = [
     "signal_types",
     "subset_location_metrics",
     "summarize",
-    "threshold_curve",
     "write_metrics",
 ]

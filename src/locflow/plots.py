@@ -267,7 +267,7 @@ def threshold_curves(
     title: str = "",
 ) -> Path:
     """Per class: MCC and F1 against the decision threshold, the chosen threshold marked."""
-    from locflow.metrics import threshold_curve
+    from locflow.training.thresholds import threshold_curve
 
     grid = np.linspace(0.02, 0.98, 49)
     present = [j for j in range(len(classes)) if 0 < truth[:, j].sum() < len(truth)]

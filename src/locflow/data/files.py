@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import io
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -153,6 +154,14 @@ def read_json(path: str | Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON ({exc.msg})") from exc
+
+
+def rounded(x: float | None, digits: int) -> float | None:
+    """A number for JSON: rounded to `digits` decimals; None when missing or NaN."""
+    if x is None:
+        return None
+    value = float(x)
+    return None if math.isnan(value) else round(value, digits)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
