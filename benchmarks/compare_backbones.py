@@ -38,7 +38,7 @@ if str(ROOT / "src") not in sys.path:  # run from a checkout without installing 
 
 import make_model as mm  # noqa: E402  (scripts/make_model.py: data, partition, training jobs)
 
-from locflow.shipped import mean_std  # noqa: E402
+from locflow.prediction.shipped import mean_std  # noqa: E402
 
 HEADLINE = (
     ("accuracy", "accuracy"),

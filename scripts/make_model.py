@@ -412,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     from locflow.evaluate import evaluate, headline
     from locflow.models.checkpoint import file_sha256
     from locflow.models.registry import backbone_spec
-    from locflow.shipped import install
+    from locflow.prediction.shipped import install
 
     started = time.perf_counter()
     work = args.work

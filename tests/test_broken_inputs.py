@@ -94,7 +94,7 @@ def test_help_shows_flags_as_flags_and_arguments_by_name():
 
 
 def test_predict_help_and_readme_name_what_predict_writes():
-    from locflow.predict import PREDICT_OUTPUTS
+    from locflow.prediction.predict import PREDICT_OUTPUTS
 
     text = " ".join(_help(["predict"]).split())
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.classes import LOCATIONS, PROBABILITY_COLUMNS, SIGNAL_COLUMNS, SIGNALS
 from locflow.data.tables import protein_record, proteins_table, write_table
 from locflow.errors import InputError
 from locflow.metrics import (
@@ -21,7 +21,7 @@ from locflow.metrics import (
     signal_metrics,
     summarize,
 )
-from locflow.predict import PREDICTIONS_SCHEMA, PROBABILITY_COLUMNS, SIGNAL_COLUMNS
+from locflow.prediction.writers import PREDICTIONS_SCHEMA
 
 CYT, NUC, EXT, MEM = 0, 1, 2, 3
 

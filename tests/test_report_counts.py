@@ -14,8 +14,8 @@ from trained_model import (  # noqa: F401  (session fixtures)
     tiny_model,
 )
 
-from locflow import plots
 from locflow.data.classes import LOCATIONS
+from locflow.prediction import plots
 from locflow.report import load_run, localization_table, per_class_table, signal_table
 
 

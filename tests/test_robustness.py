@@ -11,7 +11,7 @@ import pytest
 from trained_model import TinyModel, tiny_model  # noqa: F401  (session fixture)
 
 from locflow.errors import InputError
-from locflow.predict import load_ensemble
+from locflow.prediction.ensemble import load_ensemble
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -116,14 +116,14 @@ def _tiny_fasta(tmp_path: Path, ids: list[str]) -> Path:
 
 def test_second_run_into_a_locked_out_folder_stops(tiny_model, tmp_path):  # noqa: F811
     from locflow.data.files import owned_folder
-    from locflow.predict import predict_fasta
+    from locflow.prediction.predict import run_predict
 
     fasta, out = _tiny_fasta(tmp_path, ["a"]), tmp_path / "out"
     with owned_folder(out):  # a first run is still writing
         with pytest.raises(InputError, match="another locflow run .* is writing into this"):
-            predict_fasta(fasta, tiny_model.model, out, device="cpu")
+            run_predict(fasta, tiny_model.model, out, device="cpu")
         assert not (out / "predictions.parquet").exists()
-    predict_fasta(fasta, tiny_model.model, out, device="cpu")  # released: runs
+    run_predict(fasta, tiny_model.model, out, device="cpu")  # released: runs
     assert (out / "summary.json").exists()
 
 
@@ -151,31 +151,31 @@ def test_lock_of_a_killed_run_does_not_block(tmp_path):
 
 
 def test_run_removes_a_killed_runs_leftovers_and_old_plots(tiny_model, tmp_path):  # noqa: F811
-    from locflow.predict import predict_fasta
+    from locflow.prediction.predict import run_predict
 
     out = tmp_path / "out"
-    predict_fasta(_tiny_fasta(tmp_path, ["old1", "old2"]), tiny_model.model, out, plots=True,
+    run_predict(_tiny_fasta(tmp_path, ["old1", "old2"]), tiny_model.model, out, plots=True,
                   device="cpu")  # fmt: skip
     # What a kill -9 during a second run leaves: hidden temporaries, a half-written plots copy.
     (out / ".results.csv.x1y2.tmp").write_text("partial")
     (out / ".plots.abcd.tmp").mkdir()
     (out / ".plots.abcd.tmp" / "half.png").write_bytes(b"\x89PNG")
     (out / ".plots.abcd.tmp" / ".half.csv.q.tmp").write_text("AA")
-    predict_fasta(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
+    run_predict(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
                   device="cpu")  # fmt: skip
     assert sorted(p.name for p in out.iterdir()) == [
         "attention.h5", "plots", "predictions.parquet", "results.csv", "summary.json",
     ]  # fmt: skip
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["new.csv", "new.png"]
-    predict_fasta(_tiny_fasta(tmp_path, ["newer"]), tiny_model.model, out, device="cpu")
+    run_predict(_tiny_fasta(tmp_path, ["newer"]), tiny_model.model, out, device="cpu")
     assert not (out / "plots").exists()  # no plots asked: none from an older run stay
 
 
 def test_plots_of_a_failed_run_never_replace_the_old_ones(tiny_model, tmp_path, monkeypatch):  # noqa: F811
-    import locflow.predict as predict
+    import locflow.prediction.predict as predict
 
     out = tmp_path / "out"
-    predict.predict_fasta(_tiny_fasta(tmp_path, ["old"]), tiny_model.model, out, plots=True,
+    predict.run_predict(_tiny_fasta(tmp_path, ["old"]), tiny_model.model, out, plots=True,
                           device="cpu")  # fmt: skip
 
     def broken(*args, **kwargs):
@@ -183,7 +183,7 @@ def test_plots_of_a_failed_run_never_replace_the_old_ones(tiny_model, tmp_path, 
 
     monkeypatch.setattr(predict, "_write_plots", broken)
     with pytest.raises(RuntimeError):
-        predict.predict_fasta(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
+        predict.run_predict(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
                               device="cpu")  # fmt: skip
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["old.csv", "old.png"]
     assert not list(out.glob(".*.tmp"))
@@ -262,14 +262,14 @@ def test_bad_device_is_an_input_error(device):
 
 @pytest.mark.parametrize("kind", ["file", "uncreatable"])
 def test_out_that_is_a_file_or_cannot_be_created(tiny_model, tmp_path, kind):  # noqa: F811
-    from locflow.predict import predict_fasta
+    from locflow.prediction.predict import run_predict
 
     blocker = tmp_path / "blocker"
     blocker.write_text("a file")
     out = blocker if kind == "file" else blocker / "sub"
     expected = "exists and is not a folder" if kind == "file" else "cannot create the folder"
-    with pytest.raises(InputError, match=f"--out {out}: {expected}"):
-        predict_fasta(_tiny_fasta(tmp_path, ["a"]), tiny_model.model, out, device="cpu")
+    with pytest.raises(InputError, match=f"`out` {out}: {expected}"):
+        run_predict(_tiny_fasta(tmp_path, ["a"]), tiny_model.model, out, device="cpu")
 
 
 # --- item 9: ids cannot become spreadsheet formulas --------------------------------------------
@@ -280,11 +280,11 @@ def test_results_csv_neutralises_formula_ids(tiny_model, tmp_path):  # noqa: F81
 
     import pyarrow.parquet as pq
 
-    from locflow.predict import predict_fasta
+    from locflow.prediction.predict import run_predict
 
     ids = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "ok_id"]
     out = tmp_path / "out"
-    predict_fasta(_tiny_fasta(tmp_path, ids), tiny_model.model, out, device="cpu")
+    run_predict(_tiny_fasta(tmp_path, ids), tiny_model.model, out, device="cpu")
     with open(out / "results.csv", newline="") as fh:
         written = [row["Protein_ID"] for row in csv.DictReader(fh)]
     assert written == ["'" + i for i in ids[:4]] + ["ok_id"]

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from trained_model import evaluations, tiny_model  # noqa: F401
 
-import locflow.shipped as shipped
+import locflow.prediction.shipped as shipped
 from locflow.data.files import read_json
 from locflow.errors import InputError
 from locflow.models.checkpoint import file_sha256, list_folds, read_config

@@ -396,26 +396,27 @@ def predict_cmd(
         typer.Option(help="Embeddings HDF5 for frozen-backbone models (else run the backbone)."),
     ] = None,
 ) -> None:
-    from locflow.predict import predict_fasta
+    from locflow.prediction.predict import run_predict
+    from locflow.runtime import reporting
 
     if model is None:
         from rich.markup import escape
 
-        from locflow.shipped import default_model, describe
+        from locflow.prediction.shipped import default_model, describe
 
         model = default_model()
         line = f"no --model given: using the default model shipped with locflow ({describe(model)})"
         console.print(escape(line), highlight=False, soft_wrap=True)  # one line, never wrapped
-    summary = predict_fasta(
-        fasta,
-        model,
-        out,
-        device=device,
-        tokens_per_batch=tokens_per_batch,
-        plots=plots,
-        embeddings=embeddings,
-        progress=True,
-    )
+    with reporting("predict"):
+        summary = run_predict(
+            fasta,
+            model,
+            out,
+            device=device,
+            tokens_per_batch=tokens_per_batch,
+            plots=plots,
+            embeddings=embeddings,
+        )
     bad = summary["records"] - summary["predicted"]
     done(
         f"predicted {summary['predicted']} of {summary['records']} records "

@@ -41,7 +41,7 @@ def run_demo(
     from locflow.homology.audit import run_audit
     from locflow.homology.filter import run_filter_homologs
     from locflow.homology.partition import run_partition
-    from locflow.predict import predict_fasta
+    from locflow.prediction.predict import run_predict
     from locflow.report import build_report
     from locflow.training.fold import run_train
     from locflow.training.settings import TrainSettings
@@ -95,7 +95,7 @@ def run_demo(
     step("report", lambda: build_report([out / "cv", out / "hpa"], out / "report.html"))
     step(
         "predict",
-        lambda: predict_fasta(
+        lambda: run_predict(
             data / "proteome.fasta", model, out / "predictions", device=device, plots=False
         ),
     )

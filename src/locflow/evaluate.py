@@ -20,8 +20,8 @@ record get a warning. An independent test set that shares proteins with a fold m
 training data gets a warning.
 
 The output folder gets ``metrics.json`` (+ ``metrics.tsv``), ``predictions.parquet`` (the
-predictions table of locflow.predict plus ``locations_threshold_only``, ``fold``, ``sequence``
-and the truth: ``true_locations``, ``true_membrane``, ``true_signals`` spans) and
+predictions table of locflow.prediction.predict plus ``locations_threshold_only``, ``fold``,
+``sequence`` and the truth: ``true_locations``, ``true_membrane``, ``true_signals`` spans) and
 ``attention.h5``.
 """
 
@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from locflow import runtime
-from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.classes import LOCATIONS, PROBABILITY_COLUMNS, SIGNALS
 from locflow.data.files import atomic_path, owned_folder
 from locflow.data.sequences import FastaRecord
 from locflow.data.tables import SIGNAL_TYPE, read_folds, read_proteins
@@ -52,15 +52,13 @@ from locflow.metrics import (
     write_metrics,
 )
 from locflow.models.checkpoint import check_held_out, seen_proteins
-from locflow.predict import (
+from locflow.prediction.ensemble import (
     DEFAULT_TOKENS_PER_BATCH,
-    PROBABILITY_COLUMNS,
-    AttentionWriter,
     Ensemble,
     EnsembleOutput,
     load_ensemble,
-    predictions_table,
 )
+from locflow.prediction.writers import AttentionWriter, predictions_table
 
 log = logging.getLogger(__name__)
 

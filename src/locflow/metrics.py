@@ -310,7 +310,8 @@ def score(
     truth: pa.Table,
     attention: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Score a predictions table (see locflow.predict) against a proteins table, joined by id.
+    """Score a predictions table (see locflow.prediction.predict) against a proteins table, joined
+    by id.
 
     Only predictions with status "ok" whose id has at least one true location are scored; the
     counts of everything left out are reported. Predictions from `locflow evaluate` carry

@@ -345,7 +345,7 @@ def _png_base64(path: Path) -> str:
 
 def _figures(runs: list[Run], folder: Path) -> list[tuple[str, str, Path]]:
     """Draw the figures into `folder`; return (section, caption, png path) triples."""
-    from locflow import plots
+    from locflow.prediction import plots
 
     figs: list[tuple[str, str, Path]] = []
     bars = {}
@@ -395,8 +395,8 @@ def _attention_figures(
     run: Run, cols: dict[str, list[Any]], folder: Path, k: int
 ) -> list[tuple[str, str, Path]]:
     """Attention plots of a few proteins with annotated signals, of different types."""
-    from locflow import plots
     from locflow.data.tables import read_attention
+    from locflow.prediction import plots
 
     att_path = run.folder / "attention.h5"
     if not att_path.exists() or "true_signals" not in cols:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from locflow.errors import InputError
+from locflow.errors import InputError, ParameterError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -41,18 +41,18 @@ LOCK_NAME = ".locflow.lock"
 """The lock file of an output folder owned by a running command (see `owned_folder`)."""
 
 
-def make_folder(path: str | Path, what: str = "--out") -> Path:
-    """Create folder `path` (and parents); an existing file or an uncreatable path is an
-    InputError naming `what` and the path."""
+def make_folder(path: str | Path, what: str = "out") -> Path:
+    """Create folder `path` (and parents); an existing file or an uncreatable path is a
+    ParameterError naming the parameter `what` and the path."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise InputError(f"{what} {path}: exists and is not a folder")
+        raise ParameterError(f"`{what}` {path}: exists and is not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"{what} {path}: cannot create the folder ({exc.strerror})") from exc
+        raise ParameterError(f"`{what}` {path}: cannot create the folder ({exc.strerror})") from exc
     if not os.access(path, os.W_OK | os.X_OK):
-        raise InputError(f"{what} {path}: folder is not writable")
+        raise ParameterError(f"`{what}` {path}: folder is not writable")
     return path
 
 
@@ -72,7 +72,7 @@ def remove_leftovers(folder: str | Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def owned_folder(path: str | Path, what: str = "--out") -> Iterator[Path]:
+def owned_folder(path: str | Path, what: str = "out") -> Iterator[Path]:
     """Create output folder `path` and own it for the block: one run at a time.
 
     The lock is an exclusive `flock` on `<path>/.locflow.lock`, which the system releases when
@@ -89,14 +89,16 @@ def owned_folder(path: str | Path, what: str = "--out") -> Iterator[Path]:
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
         except OSError as exc:
-            raise InputError(f"{what} {path}: cannot create {LOCK_NAME} ({exc.strerror})") from exc
+            raise ParameterError(
+                f"`{what}` {path}: cannot create {LOCK_NAME} ({exc.strerror})"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             owner = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
             os.close(fd)
-            raise InputError(
-                f"{what} {path}: another locflow run (process {owner}) is writing into this "
+            raise ParameterError(
+                f"`{what}` {path}: another locflow run (process {owner}) is writing into this "
                 "folder; wait for it to finish or choose another folder"
             ) from None
         # The previous owner may have removed the file between our open and our lock: then we

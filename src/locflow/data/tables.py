@@ -185,7 +185,8 @@ def read_folds(path: str | Path) -> pa.Table:
 
 
 def read_predictions(path: str | Path) -> pa.Table:
-    """Read a predictions Parquet file (from predict or evaluate; columns: locflow.predict)."""
+    """Read a predictions Parquet file (from predict or evaluate; columns:
+    locflow.prediction.writers.PREDICTIONS_SCHEMA)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: predictions table not found")
@@ -198,8 +199,8 @@ def read_predictions(path: str | Path) -> pa.Table:
 def read_attention(path: str | Path) -> dict[str, np.ndarray]:
     """Per-residue attention by protein id from an attention HDF5 file (predict, evaluate).
 
-    Layout (written by locflow.predict.AttentionWriter): ``attention`` (every residue of every
-    protein, concatenated), ``offsets`` [N + 1], ``ids`` and ``records`` [N]."""
+    Layout (written by locflow.prediction.writers.AttentionWriter): ``attention`` (every residue
+    of every protein, concatenated), ``offsets`` [N + 1], ``ids`` and ``records`` [N]."""
     import h5py
 
     path = Path(path)

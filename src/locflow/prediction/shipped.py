@@ -19,7 +19,7 @@ from typing import Any
 from locflow.data.files import read_json, write_json, write_text
 from locflow.errors import InputError
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "default_model"
 """The shipped model folder (inside the installed package)."""
 
 SIZE_LIMIT = 20_000_000
