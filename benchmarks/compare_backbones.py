@@ -66,7 +66,7 @@ def baseline(proteins: Path, folds: Path, fold_ids: list[int]) -> dict[str, Any]
     """The composition + logistic-regression peer on each test fold, timed."""
     from train import baseline_fold  # benchmarks/train.py
 
-    from locflow.metrics import summarize
+    from locflow.evaluation.metrics import summarize
     from locflow.training.split import load_split
 
     runs, seconds = [], []
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     from locflow.data.files import write_json, write_text
-    from locflow.evaluate import evaluate
+    from locflow.evaluation.evaluate import run_evaluate
     from locflow.models.registry import backbone_spec
 
     started = time.perf_counter()
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     models: dict[str, Any] = {}
     for name in names:
         mm.log(f"evaluating {name} on its test fold(s)")
-        metrics = evaluate(
+        metrics = run_evaluate(
             work / f"model_{name}", proteins, work / f"evaluate_{name}", folds=folds,
             device=args.device, tokens_per_batch=args.tokens_per_batch,
         )  # fmt: skip

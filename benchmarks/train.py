@@ -1,11 +1,11 @@
 """5-fold cross-validation of the `cnn` backbone on the real DeepLoc 2.0 set.
 
-Uses DeepLoc 2.0's own `Partition` column (fold K tests, fold (K + 1) mod 5 validates), scores
-each test fold with locflow.metrics (scikit-learn) and reports mean ± std over folds beside
-DeepLoc 1.0's and DeepLoc 2.0's published cross-validation numbers. Measured side by side in
-the same run on the same folds: a composition baseline (per-output logistic regression on
-amino-acid composition of the whole sequence and its 50-residue ends, thresholds chosen on the
-same validation fold), so that the CNN's numbers can be read against something simple.
+Uses DeepLoc 2.0's own `Partition` column (fold K tests, fold (K + 1) mod 5 validates), scores each
+test fold with locflow.evaluation.metrics (scikit-learn) and reports mean ± std over folds beside
+DeepLoc 1.0's and DeepLoc 2.0's published cross-validation numbers. Measured side by side in the
+same run on the same folds: a composition baseline (per-output logistic regression on amino-acid
+composition of the whole sequence and its 50-residue ends, thresholds chosen on the same validation
+fold), so that the CNN's numbers can be read against something simple.
 
 A full run needs a GPU (`--device cuda`, defaults: all proteins, 511 + 511 residues, 128
 channels, 14 epochs). The CPU run documented in docs/benchmarks.md is reduced; its reduction
@@ -36,7 +36,7 @@ from locflow.data.classes import LOCATIONS, SIGNALS
 from locflow.data.deeploc import import_deeploc
 from locflow.data.files import write_json
 from locflow.data.tables import read_folds, read_proteins, write_table
-from locflow.metrics import binary_metrics, location_metrics, signal_metrics, summarize
+from locflow.evaluation.metrics import binary_metrics, location_metrics, signal_metrics, summarize
 from locflow.models.batches import token_batches
 from locflow.models.checkpoint import load_fold, predict_batch
 from locflow.models.head import probabilities_to_labels

@@ -409,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     from locflow.data.files import write_json
-    from locflow.evaluate import evaluate, headline
+    from locflow.evaluation.evaluate import headline, run_evaluate
     from locflow.models.checkpoint import file_sha256
     from locflow.models.registry import backbone_spec
     from locflow.prediction.shipped import install
@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log("cross-validating (locflow evaluate --folds)")
     eval_dir = work / f"evaluate_{args.backbone}"
-    metrics = evaluate(
+    metrics = run_evaluate(
         model_dir, proteins, eval_dir, folds=folds, device=args.device,
         tokens_per_batch=args.tokens_per_batch,
     )  # fmt: skip

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from locflow.cli import app
 from locflow.data.classes import LOCATIONS, MEMBRANE
 from locflow.data.tables import read_folds, read_proteins
-from locflow.evaluate import headline
+from locflow.evaluation.evaluate import headline
 from locflow.models.checkpoint import load_fold, predict_batch, read_config
 
 OUTPUTS = (*LOCATIONS, MEMBRANE)
@@ -166,7 +166,7 @@ def test_hpa_test_set_gets_six_class_scorings_and_no_membrane_metrics(hpa_evalua
 
 def test_evaluate_reports_its_stages(tiny_model, tmp_path, monkeypatch):  # noqa: F811
     from locflow import runtime
-    from locflow.evaluate import evaluate
+    from locflow.evaluation.evaluate import run_evaluate
 
     seen = []
 
@@ -175,7 +175,7 @@ def test_evaluate_reports_its_stages(tiny_model, tmp_path, monkeypatch):  # noqa
 
     monkeypatch.setattr(runtime.Reporter, "stage", record)
     with runtime.reporting("evaluate", stream=io.StringIO(), interval=60):
-        evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv",
+        run_evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv",
                  folds=tiny_model.folds, device="cpu")  # fmt: skip
     # one stage per fold model, counting the proteins of its test fold
     assert [name for name, _, _ in seen] == ["fold 0: predicting its test fold",

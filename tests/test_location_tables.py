@@ -132,8 +132,8 @@ def test_hpa_locations_agree_with_uniprot(hpa: str, uniprot: str) -> None:
 
 def test_hpa_gives_the_eight_classes_it_can() -> None:
     # HPA images human cells: no Extracellular (its secretion column is a prediction), no
-    # Plastid. DeepLoc 2.0 scores HPA on six of the eight (locflow.metrics).
-    from locflow.metrics import DEEPLOC2_HPA_CLASSES
+    # Plastid. DeepLoc 2.0 scores HPA on six of the eight (locflow.evaluation.metrics).
+    from locflow.evaluation.metrics import DEEPLOC2_HPA_CLASSES
 
     given = {c for c in HPA.values() if c}
     assert given == set(LOCATIONS) - {"Extracellular", "Plastid"}

@@ -93,7 +93,7 @@ def test_partition_of_fewer_proteins_than_folds_warns(tmp_path, caplog):
 
 def test_evaluate_refuses_a_folds_table_covering_part_of_a_test_fold(tiny_model, tmp_path):  # noqa: F811
     from locflow.data.tables import folds_table, read_folds, write_table
-    from locflow.evaluate import evaluate
+    from locflow.evaluation.evaluate import run_evaluate
 
     table = read_folds(tiny_model.folds).to_pydict()
     pairs = list(zip(table["id"], table["fold"], strict=True))
@@ -101,7 +101,9 @@ def test_evaluate_refuses_a_folds_table_covering_part_of_a_test_fold(tiny_model,
     path = tmp_path / "half.parquet"
     write_table(folds_table([i for i, _ in half], [f for _, f in half]), path)
     with pytest.raises(InputError, match=r"half.parquet: puts only \d+ of model fold 0's"):
-        evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv", folds=path, device="cpu")
+        run_evaluate(
+            tiny_model.model, tiny_model.proteins, tmp_path / "cv", folds=path, device="cpu"
+        )
     assert not (tmp_path / "cv").exists()
 
 

@@ -84,7 +84,7 @@ def evaluations(tiny_model: TinyModel) -> Evaluations:  # noqa: F811
     """
     if "evaluations" not in _CACHE:
         from locflow.data.tables import read_folds
-        from locflow.evaluate import evaluate
+        from locflow.evaluation.evaluate import run_evaluate
 
         root = tiny_model.root
         folds = read_folds(tiny_model.folds).to_pydict()
@@ -93,10 +93,10 @@ def evaluations(tiny_model: TinyModel) -> Evaluations:  # noqa: F811
         mask = [i in held for i in table.column("id").to_pylist()]
         test_proteins = root / "test_proteins.parquet"
         write_table(table.filter(mask), test_proteins)
-        evaluate(
+        run_evaluate(
             tiny_model.model, tiny_model.proteins, root / "cv", folds=tiny_model.folds, device="cpu"
         )
-        evaluate(tiny_model.model, test_proteins, root / "test", device="cpu")
+        run_evaluate(tiny_model.model, test_proteins, root / "test", device="cpu")
         _CACHE["evaluations"] = Evaluations(root / "cv", root / "test", test_proteins)
     return _CACHE["evaluations"]  # type: ignore[return-value]
 
@@ -117,7 +117,7 @@ def hpa_evaluation(tiny_model: TinyModel, evaluations: Evaluations) -> HpaEvalua
     if "hpa" not in _CACHE:
         import pyarrow as pa
 
-        from locflow.evaluate import evaluate
+        from locflow.evaluation.evaluate import run_evaluate
 
         table = read_proteins(evaluations.test_proteins)
         n = table.num_rows
@@ -136,6 +136,6 @@ def hpa_evaluation(tiny_model: TinyModel, evaluations: Evaluations) -> HpaEvalua
         root = tiny_model.root
         proteins = root / "hpa_proteins.parquet"
         write_table(table, proteins)
-        evaluate(tiny_model.model, proteins, root / "hpa", device="cpu")
+        run_evaluate(tiny_model.model, proteins, root / "hpa", device="cpu")
         _CACHE["hpa"] = HpaEvaluation(root / "hpa", proteins)
     return _CACHE["hpa"]  # type: ignore[return-value]

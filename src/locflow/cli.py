@@ -445,11 +445,11 @@ def evaluate_cmd(
     ] = None,
 ) -> None:
     """Evaluate a model folder: cross-validation (with --folds) or an independent test."""
-    from locflow.evaluate import evaluate, headline
+    from locflow.evaluation.evaluate import headline, run_evaluate
     from locflow.runtime import reporting
 
     with reporting("evaluate"):
-        metrics = evaluate(
+        metrics = run_evaluate(
             model,
             data,
             out,
@@ -474,9 +474,9 @@ def score_cmd(
     ] = None,
 ) -> None:
     """Score predictions against true labels (scikit-learn metrics, classes in the truth)."""
-    from locflow.metrics import score_files
+    from locflow.evaluation.metrics import run_score
 
-    metrics = score_files(predictions, truth, out, attention)
+    metrics = run_score(predictions, truth, out, attention=attention)
     loc = metrics["locations"]
     done(
         f"{metrics['counts']['scored']} proteins: accuracy {loc.get('accuracy')}, Jaccard "
@@ -493,9 +493,9 @@ def report_cmd(
     ],
 ) -> None:
     """Write one HTML report with DeepLoc 2.0's tables, published numbers and figures."""
-    from locflow.report import build_report
+    from locflow.evaluation.report import run_report
 
-    result = build_report(folders, out)
+    result = run_report(folders, out)
     done(f"report of {len(result['runs'])} evaluation(s), {result['figures']} figures -> {out}")
 
 

@@ -37,12 +37,12 @@ def run_demo(
     from locflow.data.curate import run_curate_swissprot
     from locflow.data.hpa import run_curate_hpa
     from locflow.demo_data import make_demo_data
-    from locflow.evaluate import evaluate, headline
+    from locflow.evaluation.evaluate import headline, run_evaluate
+    from locflow.evaluation.report import run_report
     from locflow.homology.audit import run_audit
     from locflow.homology.filter import run_filter_homologs
     from locflow.homology.partition import run_partition
     from locflow.prediction.predict import run_predict
-    from locflow.report import build_report
     from locflow.training.fold import run_train
     from locflow.training.settings import TrainSettings
 
@@ -89,10 +89,10 @@ def run_demo(
         )
     cv = step(
         "evaluate (CV)",
-        lambda: evaluate(model, proteins, out / "cv", folds=folds_path, device=device),
+        lambda: run_evaluate(model, proteins, out / "cv", folds=folds_path, device=device),
     )
-    test = step("evaluate (HPA)", lambda: evaluate(model, hpa_test, out / "hpa", device=device))
-    step("report", lambda: build_report([out / "cv", out / "hpa"], out / "report.html"))
+    test = step("evaluate (HPA)", lambda: run_evaluate(model, hpa_test, out / "hpa", device=device))
+    step("report", lambda: run_report([out / "cv", out / "hpa"], out / "report.html"))
     step(
         "predict",
         lambda: run_predict(

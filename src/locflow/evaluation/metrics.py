@@ -411,10 +411,11 @@ def write_metrics(path: str | Path, metrics: dict[str, Any]) -> None:
     write_text(path.with_suffix(".tsv"), metrics_tsv(metrics))
 
 
-def score_files(
+def run_score(
     predictions: str | Path,
     truth: str | Path,
     out: str | Path,
+    *,
     attention: str | Path | None = None,
 ) -> dict[str, Any]:
     """`locflow score`: read the tables (and attention HDF5 if any), score, write JSON + TSV."""
@@ -450,7 +451,7 @@ __all__ = [
     "metrics_tsv",
     "score",
     "score_arrays",
-    "score_files",
+    "run_score",
     "signal_metrics",
     "signal_types",
     "subset_location_metrics",

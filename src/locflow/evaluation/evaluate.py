@@ -7,8 +7,8 @@
   probabilities are averaged and the thresholds are the mean of the fold thresholds (the same
   ensemble rule as `locflow predict`); metrics are over the classes present in the test set.
 
-Locations are scored with locflow's predictor rule and with thresholds only (the paper's way),
-and an HPA test set also on DeepLoc 2.0's six HPA classes: see `locflow.metrics.SCORINGS`,
+Locations are scored with locflow's predictor rule and with thresholds only (the paper's way), and
+an HPA test set also on DeepLoc 2.0's six HPA classes: see `locflow.evaluation.metrics.SCORINGS`,
 which metrics.json repeats under ``scorings``.
 
 Cross-validation cannot score a protein with a fold model that trained or validated on it:
@@ -41,7 +41,7 @@ from locflow.data.files import atomic_path, owned_folder
 from locflow.data.sequences import FastaRecord
 from locflow.data.tables import SIGNAL_TYPE, read_folds, read_proteins
 from locflow.errors import InputError
-from locflow.metrics import (
+from locflow.evaluation.metrics import (
     SCORINGS,
     THRESHOLD_ONLY_COLUMN,
     is_hpa_set,
@@ -130,7 +130,7 @@ def _thresholds(ensemble: Ensemble) -> dict[str, Any]:
     }
 
 
-def evaluate(
+def run_evaluate(
     model_dir: str | Path,
     data: str | Path,
     out: str | Path,
@@ -326,4 +326,4 @@ def headline(metrics: dict[str, Any]) -> str:
     )
 
 
-__all__ = ["check_coverage", "evaluate", "headline", "metrics_of", "predict_proteins"]
+__all__ = ["check_coverage", "headline", "metrics_of", "predict_proteins", "run_evaluate"]

@@ -29,7 +29,7 @@ from locflow import __version__
 from locflow.data.classes import LOCATIONS, SIGNALS
 from locflow.data.files import read_json, write_text
 from locflow.errors import InputError
-from locflow.metrics import DEEPLOC2_HPA_CLASSES, label_matrix
+from locflow.evaluation.metrics import DEEPLOC2_HPA_CLASSES, label_matrix
 
 # DeepLoc 2.0's published numbers (Thumuluri et al. 2022, Nucleic Acids Research 50(W1):W228,
 # doi:10.1093/nar/gkac278): the ProtT5 model, 5-fold cross-validation on SwissProt, and the
@@ -53,7 +53,7 @@ HEADLINE_NAMES = {
 }
 ATTENTION_PLOTS = 4
 
-# Location scorings of a metrics dict (see locflow.metrics.SCORINGS), as column labels.
+# Location scorings of a metrics dict (see locflow.evaluation.metrics.SCORINGS), as column labels.
 SCORING_LABELS = {
     "locations": "predictor output",
     "locations_threshold_only": "thresholds only",
@@ -345,7 +345,7 @@ def _png_base64(path: Path) -> str:
 
 def _figures(runs: list[Run], folder: Path) -> list[tuple[str, str, Path]]:
     """Draw the figures into `folder`; return (section, caption, png path) triples."""
-    from locflow.prediction import plots
+    from locflow.evaluation import plots
 
     figs: list[tuple[str, str, Path]] = []
     bars = {}
@@ -396,7 +396,7 @@ def _attention_figures(
 ) -> list[tuple[str, str, Path]]:
     """Attention plots of a few proteins with annotated signals, of different types."""
     from locflow.data.tables import read_attention
-    from locflow.prediction import plots
+    from locflow.prediction.plots import attention_plot
 
     att_path = run.folder / "attention.h5"
     if not att_path.exists() or "true_signals" not in cols:
@@ -420,7 +420,7 @@ def _attention_figures(
         pid = cols["id"][i]
         if pid not in attention:
             continue
-        path = plots.attention_plot(
+        path = attention_plot(
             cols["sequence"][i],
             attention[pid],
             folder / f"att{k}_{n}.png",
@@ -457,7 +457,7 @@ ul.runs{font-size:13px;color:#3b4a5a}
 """
 
 
-def build_report(folders: list[str | Path], out: str | Path) -> dict[str, Any]:
+def run_report(folders: list[str | Path], out: str | Path) -> dict[str, Any]:
     """`locflow report`: write `out` (HTML) and the tables as Markdown beside it (.md)."""
     if not folders:
         raise InputError("report needs at least one evaluation folder")
@@ -512,7 +512,7 @@ __all__ = [
     "DEEPLOC2_PUBLISHED",
     "Run",
     "Table",
-    "build_report",
+    "run_report",
     "load_run",
     "localization_table",
     "scorings_table",
