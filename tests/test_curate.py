@@ -356,9 +356,9 @@ def test_cli_writes_table_and_reports_bad_input(tmp_path: Path) -> None:
 
 
 def test_demo_data_funnel_matches_its_manifest(tmp_path: Path) -> None:
-    demo = pytest.importorskip("locflow.demo_data")
+    demo = pytest.importorskip("locflow.demo.data.make")
     start = time.perf_counter()
-    manifest = demo.make_demo_data(tmp_path / "demo")["uniprot"]
+    manifest = demo.run_make_demo_data(tmp_path / "demo")["uniprot"]
     out = tmp_path / "proteins.parquet"
     funnel = run_curate_swissprot([tmp_path / "demo" / "uniprot_sprot.dat"], out, release="demo")
     assert time.perf_counter() - start < 30  # seconds, on 2 shared cores

@@ -14,7 +14,7 @@ import pytest
 
 from locflow.data.curate import run_curate_swissprot
 from locflow.data.tables import folds_table, read_proteins, write_table
-from locflow.demo_data import make_demo_data
+from locflow.demo.data.make import run_make_demo_data
 from locflow.training.fold import run_train
 from locflow.training.settings import TrainSettings
 
@@ -37,7 +37,7 @@ class TinyModel:
 def build(root: Path) -> TinyModel:
     """Make demo data, curate it, assign folds and train the fold models under `root`."""
     demo = root / "demo"
-    make_demo_data(demo, seed=3, proteins=90, proteome=12)
+    run_make_demo_data(demo, seed=3, proteins=90, proteome=12)
     proteins = root / "proteins.parquet"
     run_curate_swissprot([demo / "uniprot_sprot.dat"], proteins)
     ids = read_proteins(proteins).column("id").to_pylist()

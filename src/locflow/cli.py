@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from locflow import __version__
-from locflow.demo import DEMO_TRAIN_EPOCHS
+from locflow.demo.run import DEMO_TRAIN_EPOCHS
 from locflow.errors import InputError, ParameterError
 from locflow.runtime import configure_logging
 
@@ -272,9 +272,9 @@ def make_demo_data_cmd(
     ] = 200,
 ) -> None:
     """Write a small synthetic UniProt/HPA/FASTA world whose locations follow planted signals."""
-    from locflow.demo_data import make_demo_data
+    from locflow.demo.data.make import run_make_demo_data
 
-    manifest = make_demo_data(out, seed=seed, proteins=proteins, proteome=proteome)
+    manifest = run_make_demo_data(out, seed=seed, proteins=proteins, proteome=proteome)
     uniprot = manifest["uniprot"]
     done(
         f"wrote {uniprot['entries']} UniProt entries ({uniprot['kept']} curatable), "
@@ -732,7 +732,7 @@ def demo_cmd(
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "cpu",
 ) -> None:
     """Run the whole chain on generated demo data, in-process, and print where the report is."""
-    from locflow.demo import LeakingPartition, run_demo
+    from locflow.demo.run import LeakingPartition, run_demo
 
     try:
         summary = run_demo(out, epochs=epochs, device=device, log=done)

@@ -25,11 +25,7 @@ each importing only the ones above it:
   world.py       the seeded world: the labelled set, the removed records, the HPA-only
                  entries, names and cross-references
   writers.py     UniProt flat-file entries, HPA rows, the proteome FASTA, truth.tsv rows
-  make.py        `make_demo_data`: the generation order, the files and the manifest
+  make.py        `run_make_demo_data`: the generation order, the files and the manifest
 Names with a leading underscore are private to the package: its modules share them, nothing
-outside imports them. `make_demo_data` is the public entry point.
+outside imports them. `make.run_make_demo_data` is the public entry point.
 """
-
-from locflow.demo_data.make import make_demo_data
-
-__all__ = ["make_demo_data"]

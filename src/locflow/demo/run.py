@@ -36,7 +36,7 @@ def run_demo(
     """Run every step on demo data under `out`; return the step timings and headline metrics."""
     from locflow.data.curate import run_curate_swissprot
     from locflow.data.hpa import run_curate_hpa
-    from locflow.demo_data import make_demo_data
+    from locflow.demo.data.make import run_make_demo_data
     from locflow.evaluation.evaluate import headline, run_evaluate
     from locflow.evaluation.report import run_report
     from locflow.homology.audit import run_audit
@@ -59,7 +59,7 @@ def run_demo(
         log(f"{name:<18} {timings[name]:7.1f} s")
         return result
 
-    step("make-demo-data", lambda: make_demo_data(data, seed=seed))
+    step("make-demo-data", lambda: run_make_demo_data(data, seed=seed))
     step(
         "curate-swissprot",
         lambda: run_curate_swissprot([data / "uniprot_sprot.dat"], proteins, out / "funnel.json"),

@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from locflow.demo_data.records import Feature
-from locflow.demo_data.vocabulary import BACKGROUND, SIGNAL_NOTES, Organism
+from locflow.demo.data.records import Feature
+from locflow.demo.data.vocabulary import BACKGROUND, SIGNAL_NOTES, Organism
 
 # Weighted residue pools for the planted signal regions (letters repeated = more likely).
 _HYDROPHOBIC = "LLLLLLLLLAAAVVVIIIFFMC"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from locflow.data.classes import LOCATIONS
-from locflow.demo_data.vocabulary import TERM_CLASS, Organism
+from locflow.demo.data.vocabulary import TERM_CLASS, Organism
 
 
 @dataclass

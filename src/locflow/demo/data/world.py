@@ -13,9 +13,9 @@ import math
 import random
 from typing import Any
 
-from locflow.demo_data.design import _Builder, _design, _Residues, _terms
-from locflow.demo_data.records import Feature, Location, Protein
-from locflow.demo_data.vocabulary import (
+from locflow.demo.data.design import _Builder, _design, _Residues, _terms
+from locflow.demo.data.records import Feature, Location, Protein
+from locflow.demo.data.vocabulary import (
     CATEGORIES,
     EUKARYOTES,
     HPA_LOCATIONS,

@@ -1,4 +1,5 @@
-"""`make_demo_data`: build the world in a fixed order, write the files, the manifest last."""
+"""`run_make_demo_data` (`locflow make-demo-data`): build the world in a fixed order, write the
+files, the manifest last."""
 
 from __future__ import annotations
 
@@ -9,19 +10,19 @@ from typing import Any
 from locflow import __version__
 from locflow.data.classes import LOCATIONS, SIGNALS
 from locflow.data.files import write_json, write_text
-from locflow.demo_data.records import Protein
-from locflow.demo_data.vocabulary import HPA_HEADER, HPA_RELIABILITY, REMOVALS
-from locflow.demo_data.world import _hpa_only, _kept, _name, _removed, _World
-from locflow.demo_data.writers import _hpa_rows, _proteome, _truth_rows, _tsv, entry_text
-from locflow.errors import InputError
+from locflow.demo.data.records import Protein
+from locflow.demo.data.vocabulary import HPA_HEADER, HPA_RELIABILITY, REMOVALS
+from locflow.demo.data.world import _hpa_only, _kept, _name, _removed, _World
+from locflow.demo.data.writers import _hpa_rows, _proteome, _truth_rows, _tsv, entry_text
+from locflow.errors import ParameterError
 
 
-def make_demo_data(
+def run_make_demo_data(
     out: str | Path, *, seed: int = 0, proteins: int = 600, proteome: int = 200
 ) -> dict[str, Any]:
     """Write the demo world into `out`; return the manifest (also written as manifest.json)."""
     if proteins < 20:
-        raise InputError(f"make-demo-data: --proteins must be at least 20, got {proteins}")
+        raise ParameterError(f"`proteins` must be at least 20, got {proteins}")
     out = Path(out)
     world = _World(seed)
     kept = _kept(world, proteins)

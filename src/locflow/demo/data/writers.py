@@ -15,9 +15,9 @@ from Bio.SeqUtils import molecular_weight
 from Bio.SeqUtils.CheckSum import crc64
 
 from locflow.data.classes import LOCATIONS
-from locflow.demo_data.records import Protein
-from locflow.demo_data.vocabulary import HPA_GO, HPA_LOCATIONS, HPA_RELIABILITY, TERM_CLASS
-from locflow.demo_data.world import _name, _World
+from locflow.demo.data.records import Protein
+from locflow.demo.data.vocabulary import HPA_GO, HPA_LOCATIONS, HPA_RELIABILITY, TERM_CLASS
+from locflow.demo.data.world import _name, _World
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _SURNAMES = ("Okafor", "Lindqvist", "Tanaka", "Moreau", "Novak", "Haddad", "Silva", "Kowalski")
