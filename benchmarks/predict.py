@@ -43,6 +43,7 @@ from locflow.models.checkpoint import build_model, save_fold, write_ensemble
 from locflow.models.cnn import CNN_CLIP_HALF
 from locflow.prediction.ensemble import load_ensemble
 from locflow.prediction.predict import run_predict
+from locflow.runtime import set_threads
 from locflow.training.settings import TrainSettings
 
 # Human amino-acid composition (approximate, percent) for realistic sequences.
@@ -169,7 +170,7 @@ def _peak_child(fasta: str, model: str, out: str, tokens: int, queue: Any) -> No
     """In a fresh process: predict, then report (peak RSS in bytes, summary, seconds)."""
     import resource
 
-    torch.set_num_threads(1)  # memory does not depend on threads; leave a core to others
+    set_threads(1)  # memory does not depend on threads; leave a core to others
     start = time.perf_counter()
     summary = run_predict(fasta, model, out, device="cpu", tokens_per_batch=tokens)
     seconds = time.perf_counter() - start
@@ -233,7 +234,7 @@ def main() -> None:
         "--memory", help="comma-separated FASTA sizes: measure peak RSS of each instead"
     )
     args = parser.parse_args()
-    torch.set_num_threads(os.cpu_count() or 1)
+    set_threads(os.cpu_count() or 1)
     if args.memory:
         sizes = [int(n) for n in args.memory.split(",")]
         result = memory_benchmark(sizes, args.folds, args.tokens_per_batch, args.seed)

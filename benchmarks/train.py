@@ -33,14 +33,14 @@ import torch
 from machine import cpu_name
 
 from locflow.data.classes import LOCATIONS, SIGNALS
-from locflow.data.deeploc import import_deeploc
+from locflow.data.deeploc import run_import_deeploc
 from locflow.data.files import write_json
 from locflow.data.tables import read_folds, read_proteins, write_table
 from locflow.evaluation.metrics import binary_metrics, location_metrics, signal_metrics, summarize
 from locflow.models.batches import token_batches
 from locflow.models.checkpoint import load_fold, predict_batch
 from locflow.models.head import probabilities_to_labels
-from locflow.runtime import reporting, resolve_device
+from locflow.runtime import reporting, resolve_device, set_threads
 from locflow.training.fold import run_train
 from locflow.training.settings import TrainSettings
 from locflow.training.split import load_split
@@ -71,7 +71,7 @@ def prepare(work: Path, per_fold: int | None, seed: int) -> tuple[Path, Path]:
     """Import the DeepLoc CSV (+ sorting signals); optionally keep `per_fold` per partition."""
     proteins, folds = work / "proteins_all.parquet", work / "folds_all.parquet"
     if not proteins.exists():
-        import_deeploc(
+        run_import_deeploc(
             DATA / "swissprot_cv.csv.gz",
             proteins,
             signals=DATA / "sorting_signals.csv.gz",
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{DATA} is absent; nothing to benchmark", file=sys.stderr)
         return 1
     if args.threads:
-        torch.set_num_threads(args.threads)
+        set_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
     device = resolve_device(args.device)
     started = time.perf_counter()

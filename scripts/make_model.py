@@ -70,9 +70,9 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
 def import_data(data: Path, work: Path, proteins: Path | None = None) -> dict[str, Any]:
     """Import the DeepLoc CSV + signals into work/proteins.parquet (kept when already there),
     or record `proteins`, a table imported earlier from the same files."""
-    from locflow.data.deeploc import import_deeploc
+    from locflow.data.deeploc import run_import_deeploc
+    from locflow.data.files import file_sha256
     from locflow.data.tables import read_proteins
-    from locflow.models.checkpoint import file_sha256
 
     csv, signals = data / CSV, data / SIGNALS
     work.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def import_data(data: Path, work: Path, proteins: Path | None = None) -> dict[st
         proteins = work / "proteins.parquet"
     if not proteins.exists():
         log(f"importing {csv}")
-        import_deeploc(
+        run_import_deeploc(
             csv,
             proteins,
             signals=signals if signals.exists() else None,
@@ -188,8 +188,8 @@ def describe_partition(folds: Path, command: str, audit: dict | None) -> dict[st
     """What the provenance keeps of a partition: table sha256, command, sizes, audit."""
     from collections import Counter
 
+    from locflow.data.files import file_sha256
     from locflow.data.tables import read_folds
-    from locflow.models.checkpoint import file_sha256
 
     sizes = Counter(read_folds(folds).column("fold").to_pylist())
     if audit is None:
@@ -223,14 +223,13 @@ def describe_partition(folds: Path, command: str, audit: dict | None) -> dict[st
 
 def _train_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train one fold (in this process or a worker); returns its summary and seconds."""
-    import torch
-
     from locflow.models.registry import backbone_spec
+    from locflow.runtime import set_threads
     from locflow.training.fold import run_train
     from locflow.training.settings import TrainSettings
 
     if job.get("threads"):
-        torch.set_num_threads(int(job["threads"]))
+        set_threads(int(job["threads"]))
     settings = TrainSettings(**job["settings"])
     start = time.perf_counter()
     config = run_train(job["proteins"], job["folds"], job["out"], settings=settings)
@@ -408,9 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
 
-    from locflow.data.files import write_json
+    from locflow.data.files import file_sha256, write_json
     from locflow.evaluation.evaluate import headline, run_evaluate
-    from locflow.models.checkpoint import file_sha256
     from locflow.models.registry import backbone_spec
     from locflow.prediction.shipped import install
 

@@ -141,7 +141,7 @@ def test_audit_rejects_unknown_ids_and_huge_exhaustive(hard, monkeypatch):
     with pytest.raises(InputError, match="ghost"):
         audit_tables(hard.table(), {"x": extra}, exhaustive=True, options=OPTIONS)
     monkeypatch.setattr("locflow.homology.audit.MAX_EXHAUSTIVE", 5)
-    with pytest.raises(InputError, match="--exhaustive"):
+    with pytest.raises(InputError, match="`exhaustive`"):
         audit_tables(hard.table(), {"x": clean}, exhaustive=True, options=OPTIONS)
     assert MAX_EXHAUSTIVE >= 1000
 
@@ -149,5 +149,5 @@ def test_audit_rejects_unknown_ids_and_huge_exhaustive(hard, monkeypatch):
 def test_audit_search_options():
     assert audit_search(exhaustive=True).main.exhaustive
     assert audit_search(sensitivity=7.5).main.sensitivity == 7.5
-    with pytest.raises(InputError, match="--sensitivity"):
+    with pytest.raises(InputError, match="`sensitivity`"):
         audit_search(sensitivity=4.0)  # never shallower than the default

@@ -155,7 +155,9 @@ def test_funnel_adds_up(shared_data: Path, tmp_path: Path) -> None:
         shared_data / "uniprot" / "sample_entry_O94603.json",
     ]
     out = tmp_path / "proteins.parquet"
-    funnel = run_curate_swissprot(inputs, out, tmp_path / "funnel.json", release="2025_03")
+    funnel = run_curate_swissprot(
+        inputs, out, funnel_path=tmp_path / "funnel.json", release="2025_03"
+    )
     assert funnel == json.loads((tmp_path / "funnel.json").read_text())
     assert funnel["input_records"] == 67
     assert [step["filter"] for step in funnel["filters"]] == [key for key, _ in FILTERS]

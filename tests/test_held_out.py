@@ -15,13 +15,13 @@ import sys
 import pytest
 from trained_model import TinyModel, tiny_model  # noqa: F401  (session fixture)
 
+from locflow.data.files import file_sha256
 from locflow.data.tables import folds_table, read_folds, write_table
 from locflow.errors import InputError
 from locflow.evaluation.evaluate import run_evaluate
 from locflow.models.checkpoint import (
     TRAINING_DATA,
     check_held_out,
-    file_sha256,
     read_config,
     read_training_record,
     training_record,

@@ -51,7 +51,7 @@ def test_chunks_cover_every_query_once():
         assert max(p.size for p in parts) - min(p.size for p in parts) <= 1
     assert parse_chunk("3/10") == (2, 10)
     for bad in ("0/3", "4/3", "x", "1-3"):
-        with pytest.raises(InputError, match="--chunk"):
+        with pytest.raises(InputError, match="`chunk`"):
             parse_chunk(bad)
 
 

@@ -300,12 +300,12 @@ def test_choose_search_by_alignment_budget():
     assert choose_search(["A" * side] * 10, "exhaustive") == EXHAUSTIVE_SEARCH
     assert choose_search(["AAAA"], "fast") == FAST_SEARCH
     assert choose_search(["AAAA"], "deep") == DEEP_SEARCH
-    with pytest.raises(InputError, match="--search"):
+    with pytest.raises(InputError, match="`search`"):
         choose_search(["AAAA"], "tiered")
 
 
 def test_partition_rejects_bad_settings(hard):
-    with pytest.raises(InputError, match="--folds"):
+    with pytest.raises(InputError, match="`k`"):
         partition_table(hard.table(), k=1)
     bad = proteins_table([protein_record("x1", "MKV1LL", ["Nucleus"])])
     with pytest.raises(InputError, match="x1"):

@@ -12,9 +12,9 @@ import pytest
 from trained_model import evaluations, tiny_model  # noqa: F401
 
 import locflow.prediction.shipped as shipped
-from locflow.data.files import read_json
+from locflow.data.files import file_sha256, read_json
 from locflow.errors import InputError
-from locflow.models.checkpoint import file_sha256, list_folds, read_config
+from locflow.models.checkpoint import list_folds, read_config
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

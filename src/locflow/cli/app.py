@@ -82,7 +82,7 @@ def error(message: str, code: int = 2) -> NoReturn:
 
 
 # The library's parameters whose option has another name; every other parameter `x_y` is `--x-y`.
-_OPTION_NAMES = {"k": "--folds", "fmt": "--format"}
+_OPTION_NAMES = {"k": "--folds", "fmt": "--format", "model_dir": "--model"}
 
 
 def option_name(parameter: str) -> str:

@@ -63,11 +63,11 @@ def import_deeploc_cmd(
     release: Annotated[str, typer.Option(help="Release name stored in the table.")] = "DeepLoc-2.0",
 ) -> None:
     """Import a DeepLoc 2.0 CSV (and its sorting signals) as a proteins table."""
-    from locflow.data.deeploc import import_deeploc
+    from locflow.data.deeploc import run_import_deeploc
 
     if keep_partition and folds_out is None:
         folds_out = out.with_name("folds.parquet")
-    data = import_deeploc(
+    data = run_import_deeploc(
         csv, out, signals=signals, folds_out=folds_out, report_out=report, release=release
     )
     extra = f", folds -> {folds_out}" if folds_out else ""
@@ -107,7 +107,7 @@ def curate_hpa_cmd(
         locations,
         uniprot,
         out,
-        funnel,
+        funnel_path=funnel,
         release=release,
         mapping=mapping,
         per_location=per_location,
@@ -147,22 +147,23 @@ def fetch_uniprot_cmd(
     force: Annotated[bool, typer.Option("--force", help="Fetch again even if complete.")] = False,
 ) -> None:
     """Download UniProtKB entries (resumable REST search, or a pinned release's flat file)."""
-    from locflow.data.fetch import fetch_uniprot
+    from locflow.data.fetch import run_fetch_uniprot
     from locflow.data.http import RetryPolicy
+    from locflow.runtime import reporting
 
     policy = RetryPolicy(attempts=attempts, backoff=backoff, timeout=timeout)
-    record = fetch_uniprot(
-        out,
-        query=query,
-        release=release,
-        base_url=base_url,
-        fmt=fmt,
-        page_size=page_size,
-        stream=stream,
-        policy=policy,
-        force=force,
-        progress=True,
-    )
+    with reporting("fetch-uniprot"):
+        record = run_fetch_uniprot(
+            out,
+            query=query,
+            release=release,
+            base_url=base_url,
+            fmt=fmt,
+            page_size=page_size,
+            stream=stream,
+            policy=policy,
+            force=force,
+        )
     release_name = record["release"]
     done(f"fetched {record['entries']} entries (UniProt {release_name}) -> {out / record['file']}")
 
@@ -181,13 +182,13 @@ def fetch_hpa_cmd(
     force: Annotated[bool, typer.Option("--force", help="Fetch again even if complete.")] = False,
 ) -> None:
     """Download the Human Protein Atlas subcellular_location.tsv of a named version."""
-    from locflow.data.fetch import fetch_hpa
+    from locflow.data.fetch import run_fetch_hpa
     from locflow.data.http import RetryPolicy
+    from locflow.runtime import reporting
 
     policy = RetryPolicy(attempts=attempts, timeout=timeout)
-    record = fetch_hpa(
-        out, version=version, base_url=base_url, policy=policy, force=force, progress=True
-    )
+    with reporting("fetch-hpa"):
+        record = run_fetch_hpa(out, version=version, base_url=base_url, policy=policy, force=force)
     done(f"fetched HPA {record['version']} ({record['rows']} genes) -> {out / record['file']}")
 
 

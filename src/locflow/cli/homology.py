@@ -60,9 +60,16 @@ def partition_cmd(
 
     with reporting("partition"):
         result = run_partition(
-            proteins, out, report, folds, threshold, seed,
-            _mmseqs_options(threads, tmp_dir, memory), search, pairs or None,
-        )  # fmt: skip
+            proteins,
+            out,
+            report_path=report,
+            k=folds,
+            threshold=threshold,
+            seed=seed,
+            options=_mmseqs_options(threads, tmp_dir, memory),
+            search=search,
+            pairs=pairs or None,
+        )
     done(
         f"{result['kept']} of {result['proteins']} proteins in {folds} folds "
         f"{result['fold_sizes']}, {result['removed']['count']} removed -> {out}"
@@ -128,9 +135,14 @@ def filter_homologs_cmd(
 
     with reporting("filter-homologs"):
         result = run_filter_homologs(
-            query, against, out, report, threshold, search,
-            _mmseqs_options(threads, tmp_dir, memory),
-        )  # fmt: skip
+            query,
+            against,
+            out,
+            report_path=report,
+            threshold=threshold,
+            search=search,
+            options=_mmseqs_options(threads, tmp_dir, memory),
+        )
     done(f"kept {result['kept']} of {result['query']} query proteins -> {out}")
 
 
@@ -170,7 +182,14 @@ def audit_cmd(
     options = _mmseqs_options(threads, tmp_dir, memory)
     with reporting("audit"):
         results = run_audit(
-            proteins, folds, threshold, exhaustive, options, report, sensitivity, pairs
+            proteins,
+            folds,
+            threshold=threshold,
+            exhaustive=exhaustive,
+            options=options,
+            out=report,
+            sensitivity=sensitivity,
+            pairs_out=pairs,
         )
     for r in results:
         print(

@@ -113,12 +113,21 @@ def embed_cmd(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Per-residue embeddings (float16 HDF5 keyed by sequence hash); reruns skip stored ones."""
-    from locflow.models.embed import embed_file
+    from locflow.models.embed import run_embed
+    from locflow.runtime import reporting
 
-    s = embed_file(
-        input, out, backbone, checkpoint, device=device, dtype=dtype, layer=layer,
-        tokens_per_batch=tokens_per_batch, progress=progress, skip_invalid=skip_invalid,
-    )  # fmt: skip
+    with reporting("embed", show=progress):
+        s = run_embed(
+            input,
+            out,
+            backbone=backbone,
+            checkpoint=checkpoint,
+            device=device,
+            dtype=dtype,
+            layer=layer,
+            tokens_per_batch=tokens_per_batch,
+            skip_invalid=skip_invalid,
+        )
     skipped = f", {s.skipped_invalid} invalid skipped" if s.skipped_invalid else ""
     done(
         f"embedded {s.embedded} sequences ({s.residues} residues, {s.seconds:.1f} s), "

@@ -347,7 +347,7 @@ def _funnel(
 
 
 def run_curate_swissprot(
-    inputs: list[Path], out: Path, funnel_path: Path | None = None, release: str | None = None
+    inputs: list[Path], out: Path, *, funnel_path: Path | None = None, release: str | None = None
 ) -> dict[str, Any]:
     """Curate inputs; write the proteins table (Parquet) and funnel (JSON); return the funnel."""
     rows, funnel = curate_swissprot(inputs, release=release)

@@ -269,7 +269,7 @@ def attach_signals(
     return table, stats
 
 
-def import_deeploc(
+def run_import_deeploc(
     path: str | Path,
     out: str | Path,
     *,

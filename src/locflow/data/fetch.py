@@ -7,25 +7,24 @@ killed run continues where it stopped, and the data file appears, atomically, on
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import hashlib
 import json
 import logging
 import re
 import shutil
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from locflow.data.files import atomic_path, write_json
+from locflow import runtime
+from locflow.data.files import atomic_path, file_sha256, write_json
 from locflow.data.http import DownloadError, Fetched, HttpClient, IncompleteBody, RetryPolicy
-from locflow.errors import InputError
+from locflow.errors import ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -49,32 +48,9 @@ _HPA_VERSION = re.compile(r"^v?(\d+)(?:\.\d+)?$", re.IGNORECASE)
 _Progress = Callable[[int, int | None], None]
 
 
-@contextlib.contextmanager
-def _progress_bar(enabled: bool, label: str) -> Iterator[_Progress]:
-    """A rich progress bar on stderr (bytes or entries); a no-op callback when disabled."""
-    if not enabled:
-        yield lambda done, total: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
 def _now() -> str:
     """The current UTC time, to the second, in ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _host(base_url: str | None, default: str) -> str:
@@ -97,7 +73,7 @@ def _done_before(out: Path, params: dict[str, Any]) -> dict[str, Any] | None:
 # --- UniProt ----------------------------------------------------------------------------------
 
 
-def fetch_uniprot(
+def run_fetch_uniprot(
     out: str | Path,
     *,
     query: str | None = None,
@@ -108,21 +84,22 @@ def fetch_uniprot(
     stream: bool = False,
     policy: RetryPolicy | None = None,
     force: bool = False,
-    progress: bool = False,
 ) -> dict[str, Any]:
     """Fetch UniProtKB entries into `out` (REST search, or the flat file of a pinned `release`)."""
     out = Path(out)
     if query is not None and release is not None:
-        raise InputError("--query and --release exclude each other: a release is all of Swiss-Prot")
+        raise ParameterError(
+            "`query` and `release` exclude each other: a release is all of Swiss-Prot"
+        )
     if fmt not in FORMATS:
-        raise InputError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise ParameterError(f"`fmt` {fmt!r}: choose one of {', '.join(FORMATS)}")
     if release is not None:
         if not _RELEASE.match(release):
-            raise InputError(f"--release {release!r}: expected a UniProt release like 2021_03")
+            raise ParameterError(f"`release` {release!r}: expected a UniProt release like 2021_03")
         if fmt != "txt":
-            raise InputError("--release gives the Swiss-Prot flat file; use --format txt")
+            raise ParameterError("`release` gives the Swiss-Prot flat file; use `fmt` txt")
     if page_size < 1:
-        raise InputError(f"--page-size {page_size}: must be at least 1")
+        raise ParameterError(f"`page_size` {page_size}: must be at least 1")
     params: dict[str, Any] = {"release": release, "format": fmt}
     if release is None:
         params.update(query=query or DEFAULT_QUERY, stream=stream)
@@ -132,14 +109,18 @@ def fetch_uniprot(
         return record
     out.mkdir(parents=True, exist_ok=True)
     label = f"UniProt {release}" if release else "UniProt entries"
-    with HttpClient(policy) as client, _progress_bar(progress, label) as bar:
+    runtime.stage(label, None, "bytes" if release else "entries")
+    with HttpClient(policy) as client:
         if release is not None:
-            record = _fetch_release(client, out, release, _host(base_url, UNIPROT_FTP), bar)
+            host = _host(base_url, UNIPROT_FTP)
+            record = _fetch_release(client, out, release, host, runtime.update)
         elif stream:
             record = _fetch_stream(client, out, params["query"], fmt, _host(base_url, UNIPROT_REST))
         else:
             rest = _host(base_url, UNIPROT_REST)
-            record = _fetch_search(client, out, params["query"], fmt, rest, page_size, bar)
+            record = _fetch_search(
+                client, out, params["query"], fmt, rest, page_size, runtime.update
+            )
     record["params"] = params
     write_json(out / RECORD, record)
     return record
@@ -305,7 +286,7 @@ def _uniprot_record(
         "entries": entries,
         "file": target.name,
         "bytes": target.stat().st_size,
-        "sha256": sha256_file(target),
+        "sha256": file_sha256(target),
     }
 
 
@@ -366,7 +347,7 @@ def _fetch_release(
         modified = fetched.headers.get("last-modified")
         origin = {"archive": archive.name, "url": fetched.url, "last_modified": modified}
         write_json(origin_file, origin)
-    archive_sha = sha256_file(archive)
+    archive_sha = file_sha256(archive)
     target = out / FORMATS["txt"]
     _extract_member(archive, "uniprot_sprot.dat.gz", target)
     entries = _count_flat_entries(target)
@@ -442,34 +423,34 @@ def hpa_url(version: str | None, base_url: str | None = None) -> str:
     else:
         match = _HPA_VERSION.match(version)
         if not match:
-            raise InputError(f"--version {version!r}: expected an HPA version like v23 or 23")
+            raise ParameterError(f"`version` {version!r}: expected an HPA version like v23 or 23")
         # Archived versions live on their own subdomain, v<major>.proteinatlas.org.
         host = f"https://v{match.group(1)}.proteinatlas.org"
     return f"{host}/download/{HPA_FILE}.zip"
 
 
-def fetch_hpa(
+def run_fetch_hpa(
     out: str | Path,
     *,
     version: str | None = DEFAULT_HPA_VERSION,
     base_url: str | None = None,
     policy: RetryPolicy | None = None,
     force: bool = False,
-    progress: bool = False,
 ) -> dict[str, Any]:
     """Download an HPA version's subcellular_location.tsv.zip and extract the TSV into `out`."""
     out = Path(out)
     if version not in (None, "latest") and not _HPA_VERSION.match(version):
-        raise InputError(f"--version {version!r}: expected an HPA version like v23 or 23")
+        raise ParameterError(f"`version` {version!r}: expected an HPA version like v23 or 23")
     url = hpa_url(version, base_url)
     params = {"version": version, "url": url}
     if not force and (record := _done_before(out, params)):
         return record
     out.mkdir(parents=True, exist_ok=True)
     archive = out / f"{HPA_FILE}.zip"
-    with HttpClient(policy) as client, _progress_bar(progress, f"HPA {version}") as bar:
-        fetched = client.download(url, archive, progress=bar)
-    archive_sha = sha256_file(archive)
+    runtime.stage(f"HPA {version}", None, "bytes")
+    with HttpClient(policy) as client:
+        fetched = client.download(url, archive, progress=runtime.update)
+    archive_sha = file_sha256(archive)
     target = out / HPA_FILE
     try:
         with zipfile.ZipFile(archive) as zf:
@@ -494,7 +475,7 @@ def fetch_hpa(
         "archive_sha256": archive_sha,
         "file": target.name,
         "bytes": target.stat().st_size,
-        "sha256": sha256_file(target),
+        "sha256": file_sha256(target),
         "rows": rows,
         "columns": columns,
         "params": params,

@@ -33,7 +33,7 @@ from locflow.data.classes import LOCATIONS
 from locflow.data.files import open_text, write_json
 from locflow.data.sequences import normalize_sequence
 from locflow.data.tables import PROTEINS_SCHEMA, protein_record, proteins_table, write_table
-from locflow.errors import InputError
+from locflow.errors import InputError, ParameterError
 
 SOURCE = "hpa"
 HUMAN_TAXON = 9606
@@ -127,9 +127,9 @@ def read_hpa(
             classes = set()
             for value in values:
                 if value.lower() not in mapping:
-                    raise InputError(
+                    raise ParameterError(
                         f"{path}: gene {gene}: HPA location {value!r} is not in the mapping "
-                        "table; add it to a copy of hpa_locations.tsv and pass --mapping"
+                        "table; add it to a copy of hpa_locations.tsv and pass it as `mapping`"
                     )
                 cls = mapping[value.lower()]
                 if cls is None:
@@ -275,11 +275,24 @@ def run_curate_hpa(
     locations: str | Path,
     uniprot: Iterable[str | Path],
     out: str | Path,
+    *,
     funnel_path: str | Path | None = None,
-    **options: Any,
+    release: str | None = None,
+    mapping: str | Path | None = None,
+    reliability: Iterable[str] = KEEP_RELIABILITY,
+    per_location: bool = False,
+    ambiguous: str = "drop",
 ) -> dict[str, Any]:
     """Curate HPA (see `curate_hpa`); write the proteins table and the funnel; return the funnel."""
-    table, funnel = curate_hpa(locations, uniprot, **options)
+    table, funnel = curate_hpa(
+        locations,
+        uniprot,
+        release=release,
+        mapping=mapping,
+        reliability=reliability,
+        per_location=per_location,
+        ambiguous=ambiguous,
+    )
     write_table(table, out, {"source": "hpa", "release": funnel["release"]})
     if funnel_path is not None:
         write_json(funnel_path, funnel)

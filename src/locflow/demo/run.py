@@ -62,7 +62,9 @@ def run_demo(
     step("make-demo-data", lambda: run_make_demo_data(data, seed=seed))
     step(
         "curate-swissprot",
-        lambda: run_curate_swissprot([data / "uniprot_sprot.dat"], proteins, out / "funnel.json"),
+        lambda: run_curate_swissprot(
+            [data / "uniprot_sprot.dat"], proteins, funnel_path=out / "funnel.json"
+        ),
     )
     step(
         "curate-hpa",
@@ -70,7 +72,7 @@ def run_demo(
             data / "subcellular_location.tsv",
             [data / "uniprot_sprot.dat"],
             hpa,
-            out / "hpa_funnel.json",
+            funnel_path=out / "hpa_funnel.json",
         ),
     )
     step("partition", lambda: run_partition(proteins, folds_path, k=folds, seed=seed))

@@ -20,7 +20,7 @@ import pyarrow as pa
 from locflow import runtime
 from locflow.data.files import write_json
 from locflow.data.tables import read_folds, read_proteins, write_table
-from locflow.errors import InputError
+from locflow.errors import InputError, ParameterError
 from locflow.homology import mmseqs
 
 # -s 7.5 all-vs-all (MMseqs2's most sensitive prefilter), up to 5,000 candidates per query, every
@@ -93,9 +93,9 @@ def search_pairs(
     unit_of = np.array([unit_index.setdefault(sequences[p], len(unit_index)) for p in idx])
     uniques = list(unit_index)
     if search.main.exhaustive and len(uniques) > MAX_EXHAUSTIVE:
-        raise InputError(
-            f"--exhaustive aligns every pair; {len(uniques)} distinct sequences is above the "
-            f"limit of {MAX_EXHAUSTIVE}: audit without --exhaustive"
+        raise ParameterError(
+            f"`exhaustive` aligns every pair; {len(uniques)} distinct sequences is above the "
+            f"limit of {MAX_EXHAUSTIVE}: audit without `exhaustive`"
         )
     ui, uj, uid, seconds = mmseqs.search_pairs(uniques, threshold, search, options)
     # Expand unit pairs to protein pairs; members of one unit are identical (identity 1.0).
@@ -134,8 +134,8 @@ def audit_search(exhaustive: bool = False, sensitivity: float | None = None) -> 
         return replace(AUDIT_SEARCH, main=replace(AUDIT_SEARCH.main, exhaustive=True))
     if sensitivity is not None:
         if sensitivity < AUDIT_SEARCH.main.sensitivity:
-            raise InputError(
-                f"--sensitivity {sensitivity} is below the audit's minimum of "
+            raise ParameterError(
+                f"`sensitivity` {sensitivity} is below the audit's minimum of "
                 f"{AUDIT_SEARCH.main.sensitivity}"
             )
         return replace(AUDIT_SEARCH, main=replace(AUDIT_SEARCH.main, sensitivity=sensitivity))
@@ -192,7 +192,7 @@ def audit_tables(
     Returns the results per table, the search settings and every pair the search found.
     """
     if not 0.0 < threshold < 1.0:
-        raise InputError(f"--threshold must lie between 0 and 1, got {threshold}")
+        raise ParameterError(f"`threshold` must lie between 0 and 1, got {threshold}")
     ids = proteins.column("id").to_pylist()
     sequences = proteins.column("sequence").to_pylist()
     mmseqs.check_sequences(ids, sequences)
@@ -230,6 +230,7 @@ def pairs_table(ids: list[str], pairs: PairList) -> pa.Table:
 def run_audit(
     proteins_path: Path,
     folds_paths: list[Path],
+    *,
     threshold: float = 0.3,
     exhaustive: bool = False,
     options: mmseqs.RunOptions | None = None,

@@ -18,7 +18,7 @@ import pyarrow as pa
 from locflow import runtime
 from locflow.data.files import write_json
 from locflow.data.tables import read_proteins, write_table
-from locflow.errors import InputError
+from locflow.errors import ParameterError
 from locflow.homology import mmseqs
 from locflow.homology.partition import default_report_path
 from locflow.homology.search import EXHAUSTIVE_MAX_CELLS
@@ -44,7 +44,7 @@ def choose_filter_search(
     """'exhaustive', 'deep' (FILTER_SEARCH), or 'auto': exhaustive while (query residues) x
     (training residues) is within EXHAUSTIVE_MAX_CELLS, deep above."""
     if mode not in FILTER_MODES:
-        raise InputError(f"--search must be one of {', '.join(FILTER_MODES)}, not {mode!r}")
+        raise ParameterError(f"`search` must be one of {', '.join(FILTER_MODES)}, not {mode!r}")
     if mode == "auto":
         cells = float(sum(map(len, q_seqs))) * float(sum(map(len, t_seqs)))
         mode = "exhaustive" if cells <= EXHAUSTIVE_MAX_CELLS else "deep"
@@ -64,7 +64,7 @@ def filter_homologs(
     rows of `query` and a report naming each dropped protein's closest training homolog.
     """
     if not 0.0 < threshold < 1.0:
-        raise InputError(f"--threshold must lie between 0 and 1, got {threshold}")
+        raise ParameterError(f"`threshold` must lie between 0 and 1, got {threshold}")
     q_ids = query.column("id").to_pylist()
     t_ids = against.column("id").to_pylist()
     q_seqs = query.column("sequence").to_pylist()
@@ -122,6 +122,7 @@ def run_filter_homologs(
     query_path: Path,
     against_path: Path,
     out: Path,
+    *,
     report_path: Path | None = None,
     threshold: float = 0.3,
     search: str = "auto",

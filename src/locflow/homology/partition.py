@@ -37,7 +37,7 @@ from locflow import runtime
 from locflow.data.classes import LOCATIONS
 from locflow.data.files import write_json
 from locflow.data.tables import folds_table, read_proteins, write_table
-from locflow.errors import InputError
+from locflow.errors import InputError, ParameterError
 from locflow.homology import mmseqs
 from locflow.homology.search import (
     DEEP_SEARCH,
@@ -316,9 +316,9 @@ def partition_sequences(
     tables of that search (`locflow homology-search`), read instead of searching.
     """
     if k < 2:
-        raise InputError(f"--folds must be at least 2, got {k}")
+        raise ParameterError(f"`k` must be at least 2, got {k}")
     if not 0.0 < threshold < 1.0:
-        raise InputError(f"--threshold must lie between 0 and 1, got {threshold}")
+        raise ParameterError(f"`threshold` must lie between 0 and 1, got {threshold}")
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     runtime.stage("collapsing identical sequences", len(sequences), "proteins")
@@ -466,6 +466,7 @@ def partition_table(
 def run_partition(
     proteins_path: Path,
     out: Path,
+    *,
     report_path: Path | None = None,
     k: int = 5,
     threshold: float = 0.3,

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from locflow.data.tables import read_parquet, read_proteins, write_table
-from locflow.errors import InputError
+from locflow.errors import InputError, ParameterError
 from locflow.homology import mmseqs
 
 # The partitioner's searches (docs/benchmarks.md has the measurements behind them).
@@ -106,7 +106,7 @@ def choose_search(sequences: list[str], mode: str = "auto") -> mmseqs.TieredSear
     """The search for a mode: 'exhaustive', 'thorough', 'deep', 'fast', or 'auto' (exhaustive
     for small sets, thorough above EXHAUSTIVE_MAX_CELLS)."""
     if mode not in SEARCH_MODES:
-        raise InputError(f"--search must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
+        raise ParameterError(f"`search` must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
     if mode == "auto":
         residues = float(sum(len(s) for s in sequences))
         mode = "exhaustive" if residues * residues / 2 <= EXHAUSTIVE_MAX_CELLS else "thorough"
@@ -118,9 +118,9 @@ def parse_chunk(text: str) -> tuple[int, int]:
     try:
         k, n = (int(x) for x in text.split("/"))
     except ValueError:
-        raise InputError(f"--chunk must look like K/N (e.g. 3/10), not {text!r}") from None
+        raise ParameterError(f"`chunk` must look like K/N (e.g. 3/10), not {text!r}") from None
     if not 1 <= k <= n:
-        raise InputError(f"--chunk {text}: K must lie between 1 and N")
+        raise ParameterError(f"`chunk` {text}: K must lie between 1 and N")
     return k - 1, n
 
 
@@ -190,7 +190,7 @@ def merge_chunks(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
     """Read chunk pairs tables, check they are one complete search of `units`, merge them."""
     if not paths:
-        raise InputError("--pairs: no pairs tables given")
+        raise ParameterError("`pairs`: no pairs tables given")
     found: dict[int, str] = {}
     parts, seconds = [], {}
     expect = {
@@ -204,9 +204,9 @@ def merge_chunks(
         info = pairs_info(table, str(path))
         for key, value in expect.items():
             if json.loads(json.dumps(info.get(key))) != json.loads(json.dumps(value)):
-                raise InputError(
+                raise ParameterError(
                     f"{path}: searched with another {key.replace('_sha256', '')} than this "
-                    "partition's (proteins table, --threshold or --search differ)"
+                    "partition's (proteins table, `threshold` or `search` differ)"
                 )
         chunks = chunks or info["chunks"]
         if info["chunks"] != chunks:
@@ -223,7 +223,9 @@ def merge_chunks(
             seconds[k] = seconds.get(k, 0.0) + v
     missing = sorted(set(range(1, chunks + 1)) - set(found))
     if missing:
-        raise InputError(f"--pairs: chunk(s) {', '.join(map(str, missing))} of {chunks} missing")
+        raise ParameterError(
+            f"`pairs`: chunk(s) {', '.join(map(str, missing))} of {chunks} missing"
+        )
     merged = pa.concat_tables(parts)
     i, j, ident = (merged.column(c).to_numpy() for c in ("a", "b", "identity"))
     return (*mmseqs.best_per_pair(i, j, ident), seconds)
@@ -240,7 +242,7 @@ def run_homology_search(
 ) -> dict[str, Any]:
     """Search one query chunk of a proteins table's units; write its pairs table."""
     if not 0.0 < threshold < 1.0:
-        raise InputError(f"--threshold must lie between 0 and 1, got {threshold}")
+        raise ParameterError(f"`threshold` must lie between 0 and 1, got {threshold}")
     part = parse_chunk(chunk)
     proteins = read_proteins(proteins_path)
     if proteins.num_rows == 0:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from locflow.errors import InputError
+from locflow.errors import InputError, ParameterError
 from locflow.runtime import resolve_device
 
 log = logging.getLogger(__name__)
@@ -246,8 +246,8 @@ def load_backbone(
     """
     family = _family(name)
     if not checkpoint:
-        raise InputError(
-            f"backbone {name} needs --checkpoint: a folder with config.json, weights and "
+        raise ParameterError(
+            f"backbone {name} needs `checkpoint`: a folder with config.json, weights and "
             "tokenizer files (or a hub id such as facebook/esm2_t33_650M_UR50D)"
         )
     checkpoint = str(checkpoint)
@@ -276,7 +276,7 @@ def load_backbone(
         )
     layers = int(config.num_layers if family == "t5" else config.num_hidden_layers)
     if not -(layers + 1) <= layer <= layers:
-        raise InputError(f"{checkpoint}: --layer {layer} outside -{layers + 1}..{layers}")
+        raise ParameterError(f"{checkpoint}: `layer` {layer} outside -{layers + 1}..{layers}")
     kwargs: dict[str, Any] = {"dtype": dtype, "attn_implementation": attention}
     if family == "esm":
         kwargs["add_pooling_layer"] = False

@@ -27,7 +27,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from locflow.data.classes import OUTPUTS
-from locflow.data.files import atomic_path, read_json, write_json
+from locflow.data.files import atomic_path, file_sha256, read_json, write_json
 from locflow.errors import InputError
 from locflow.models.batches import make_batch
 from locflow.models.head import BackboneEncoder, LocModel
@@ -272,15 +272,6 @@ TRAINING_DATA = "training_data"
 """The config.json key of a fold's training record (see `training_record`)."""
 
 
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _pack_ids(ids: Iterable[str]) -> dict[str, Any]:
     """A set of ids, compact: count, sha256 of the sorted newline-joined ids, and those ids
     zlib-compressed and base64-encoded (a few bytes per protein)."""
@@ -463,7 +454,6 @@ __all__ = [
     "build_model",
     "check_config",
     "check_held_out",
-    "file_sha256",
     "input_kind",
     "load_fold",
     "load_resume",

@@ -30,10 +30,10 @@ from typing import Any
 import h5py
 import numpy as np
 
-from locflow import __version__
+from locflow import __version__, runtime
 from locflow.data.files import atomic_path
 from locflow.data.sequences import normalize_sequence, read_fasta, sequence_hash
-from locflow.errors import InputError
+from locflow.errors import InputError, ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def _check_same(found: dict[str, Any], wanted: dict[str, Any], path: Path) -> No
     diff = [k for k in _IDENTITY if found.get(k) != wanted[k]]
     if diff:
         shown = ", ".join(f"{k} {found.get(k)!r} (this run {wanted[k]!r})" for k in diff)
-        raise InputError(f"{path}: made with other settings: {shown}; use another --out")
+        raise ParameterError(f"{path}: made with other settings: {shown}; use another `out`")
 
 
 def parts_dir(out: Path) -> Path:
@@ -271,27 +271,6 @@ def _forward(backbone: Any, sequences: list[str]) -> list[np.ndarray]:
     return [hidden[i, : len(s)] for i, s in enumerate(sequences)]
 
 
-def _progress(enabled: bool) -> Any:
-    """A residue progress bar on stderr (does nothing when disabled)."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("embedding residues"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-    )
-
-
 def embed_sequences(
     sequences: Iterable[str],
     out: str | Path,
@@ -299,7 +278,6 @@ def embed_sequences(
     *,
     tokens_per_batch: int | None = None,
     clip_half: int | None = None,
-    progress: bool = False,
     segment_bytes: int = SEGMENT_BYTES,
     segment_seconds: float = SEGMENT_SECONDS,
 ) -> EmbedSummary:
@@ -328,23 +306,22 @@ def embed_sequences(
     buffer: list[tuple[str, np.ndarray, int]] = []
     buffered, last_save = 0, time.monotonic()
     batches = token_batches([len(s) + backbone.specials for s in clipped], budget)
-    with _progress(progress) as bar:
-        task = bar.add_task("embed", total=residues)
-        for batch in reversed(batches):
-            arrays = _forward(backbone, [clipped[i] for i in batch])
-            for i, array in zip(batch, arrays, strict=True):
-                key, seq = todo[i]
-                if not np.isfinite(array).all():
-                    raise RuntimeError(
-                        f"non-finite embedding for sequence {key[:16]}... ({len(seq)} residues) "
-                        f"in {attrs['compute_dtype']}; try --dtype bf16 or fp32"
-                    )
-                buffer.append((key, array, len(seq)))
-                buffered += array.nbytes
-            bar.advance(task, sum(len(clipped[i]) for i in batch))
-            if buffered >= segment_bytes or time.monotonic() - last_save >= segment_seconds:
-                parts.append(_write_part(out, attrs, buffer))
-                buffer, buffered, last_save = [], 0, time.monotonic()
+    runtime.stage("embedding residues", residues, "residues")
+    for batch in reversed(batches):
+        arrays = _forward(backbone, [clipped[i] for i in batch])
+        for i, array in zip(batch, arrays, strict=True):
+            key, seq = todo[i]
+            if not np.isfinite(array).all():
+                raise RuntimeError(
+                    f"non-finite embedding for sequence {key[:16]}... ({len(seq)} residues) "
+                    f"in {attrs['compute_dtype']}; try `dtype` bf16 or fp32"
+                )
+            buffer.append((key, array, len(seq)))
+            buffered += array.nbytes
+        runtime.advance(sum(len(clipped[i]) for i in batch))
+        if buffered >= segment_bytes or time.monotonic() - last_save >= segment_seconds:
+            parts.append(_write_part(out, attrs, buffer))
+            buffer, buffered, last_save = [], 0, time.monotonic()
     if buffer:
         parts.append(_write_part(out, attrs, buffer))
     if parts or not out.exists():
@@ -398,17 +375,16 @@ def read_inputs(path: str | Path, *, skip_invalid: bool = False) -> tuple[list[s
     return sequences, skipped
 
 
-def embed_file(
+def run_embed(
     input: str | Path,
     out: str | Path,
-    backbone: str,
-    checkpoint: str | None,
     *,
+    backbone: str,
+    checkpoint: str | None = None,
     device: str = "auto",
     dtype: str = "auto",
     layer: int = -1,
     tokens_per_batch: int | None = None,
-    progress: bool = False,
     skip_invalid: bool = False,
 ) -> EmbedSummary:
     """`locflow embed`: read proteins (Parquet or FASTA), load the backbone, embed what is new."""
@@ -418,9 +394,7 @@ def embed_file(
 
     sequences, skipped = read_inputs(input, skip_invalid=skip_invalid)
     model = load_backbone(backbone, checkpoint, device, dtype, layer=layer)
-    summary = embed_sequences(
-        sequences, out, model, tokens_per_batch=tokens_per_batch, progress=progress
-    )
+    summary = embed_sequences(sequences, out, model, tokens_per_batch=tokens_per_batch)
     return replace(summary, skipped_invalid=skipped)
 
 
@@ -428,10 +402,10 @@ __all__ = [
     "DEFAULT_TOKENS",
     "EmbedSummary",
     "EmbeddingStore",
-    "embed_file",
     "embed_sequences",
     "file_attrs",
     "model_identity",
     "parts_dir",
     "read_inputs",
+    "run_embed",
 ]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from locflow.data.files import read_json, write_json, write_text
-from locflow.errors import InputError
+from locflow.errors import InputError, ParameterError
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "default_model"
 """The shipped model folder (inside the installed package)."""
@@ -45,12 +45,13 @@ def has_model(folder: str | Path) -> bool:
 
 
 def default_model() -> Path:
-    """The shipped model folder; a one-line InputError when locflow was installed without one."""
+    """The shipped model folder, for a prediction given no `model_dir`; a one-line
+    ParameterError when locflow was installed without one."""
     folder = default_model_dir()
     if not has_model(folder):
-        raise InputError(
-            f"no --model given and this locflow has no default model ({folder} holds no "
-            "fold model): pass --model FOLDER, or build the default with `make model`"
+        raise ParameterError(
+            f"no `model_dir` given and this locflow has no default model ({folder} holds no "
+            "fold model): pass `model_dir` FOLDER, or build the default with `make model`"
         )
     return folder
 
