@@ -91,3 +91,19 @@ def test_audit_and_filter_homologs_report_their_stages(monkeypatch):
         filter_homologs(table.slice(0, 2), table.slice(2, 2))
     assert seen[0] == "searching 2 query against 2 training proteins"
     assert any(name.startswith("MMseqs2 ") for name in seen)
+
+
+def test_notes_print_at_once_with_elapsed_time_and_update_sets_count_and_total():
+    """train's per-epoch lines: one line per note, at once, in a log as on a terminal."""
+    out = _Pipe()
+    with runtime.reporting("train", stream=out, interval=60) as reporter:
+        runtime.stage("fold 0 epoch 1/3", None, "batches")
+        runtime.update(4, 20)
+        assert reporter.line().startswith("train: fold 0 epoch 1/3, 4 of 20 batches, 0:00:00")
+        runtime.note("fold 0 epoch 1/3: train loss 0.5000")
+    assert out.getvalue() == "train: fold 0 epoch 1/3: train loss 0.5000, 0:00:00 elapsed\n"
+    runtime.note("outside any command")  # no reporter: a no-op
+    live = io.StringIO()
+    with runtime.reporting("train", stream=live, live=True):
+        runtime.note("fold 0 epoch 2/3: train loss 0.4000")
+    assert "train: fold 0 epoch 2/3: train loss 0.4000, 0:00:00 elapsed" in live.getvalue()

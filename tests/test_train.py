@@ -360,3 +360,25 @@ def test_signal_head_loss_weights_positives_per_type(tmp_path) -> None:
     plain = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(y))
     assert report["val_loss"] == pytest.approx(weighted, rel=1e-5)
     assert abs(plain.item() - weighted) > 0.03
+
+
+def test_training_writes_one_line_per_epoch_to_a_log(tmp_path) -> None:
+    """Without a terminal (a log file, a Nextflow task) every epoch is one plain line with the
+    elapsed time and its losses: `locflow train ... > log 2>&1` shows the run moving."""
+    import io
+
+    from locflow import runtime
+
+    class Log(io.StringIO):
+        def isatty(self) -> bool:
+            return False
+
+    proteins, folds = planted_set(tmp_path / "data", per_fold=6)
+    log = Log()
+    settings = TrainSettings(fold=0, epochs=2, cnn=SMALL_CNN, device="cpu")
+    with runtime.reporting("train", stream=log, interval=600):
+        run_train(proteins, folds, tmp_path / "model", settings=settings)
+    lines = log.getvalue().splitlines()
+    assert [line.split(":")[1] for line in lines] == [" fold 0 epoch 1/2", " fold 0 epoch 2/2"]
+    assert all("train loss" in line and "validation focal BCE" in line for line in lines)
+    assert all(line.endswith("elapsed") and "\x1b" not in line for line in lines)
