@@ -64,7 +64,7 @@ def run_train(
     train, val, val_fold, k = load_split(proteins, folds, settings.fold, settings.validation_fold)
     settings = _settled(settings, val_fold)
     folder = Path(out) / f"fold{settings.fold}"
-    fold_config = FoldConfig.of(settings, val_fold, k)
+    fold_config = FoldConfig.of(settings, k)
     inputs, model = _build(fold_config, settings, device, train, val)
     params = [
         p

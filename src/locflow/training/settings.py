@@ -3,7 +3,7 @@ the fold model it describes (`FoldConfig`, the first part of the fold's config.j
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from locflow.data.classes import OUTPUTS, SIGNALS
@@ -88,21 +88,15 @@ class FoldConfig:
     dim: int | None = None
 
     @classmethod
-    def of(cls, settings: TrainSettings, validation_fold: int, folds: int) -> FoldConfig:
-        """The fold model `settings` describe, trained with `validation_fold` of `folds`."""
-        assert settings.clip_half is not None
+    def of(cls, settings: TrainSettings, folds: int) -> FoldConfig:
+        """The fold model settled `settings` describe (clipping and validation fold decided),
+        trained on a folds table of `folds` folds."""
+        assert settings.clip_half is not None and settings.validation_fold is not None
+        # Every field the two share comes from the settings; the rest is the data's.
+        shared = {f.name for f in fields(cls)} & {f.name for f in fields(settings)}
         return cls(
-            backbone=settings.backbone,
-            checkpoint=settings.checkpoint,
-            lora=settings.lora,
-            lora_rank=settings.lora_rank,
-            pooling=settings.pooling,
-            hidden=settings.hidden,
-            clip_half=settings.clip_half,
-            fold=settings.fold,
-            validation_fold=validation_fold,
+            **{name: getattr(settings, name) for name in shared},
             folds=folds,
-            seed=settings.seed,
             backbone_options=settings.backbone_options(),
         )
 
