@@ -9,9 +9,10 @@ resumable: the state after every epoch goes to `fold<K>/resume.pt`, and a rerun 
 more epochs) continues.
 
 The steps, each a function here or in a module of its own: settle the settings (`_settled`),
-build the inputs and the model (`_build`), resume or start (locflow.training.resume), run the
-epochs (locflow.training.loop), fit the thresholds and the signal head on the validation fold
-(`_calibrate`), save the fold (`_save`).
+build the inputs, the model and its optimizer (`_build`, `_optimizer`), resume or start
+(locflow.training.resume), run the epochs (locflow.training.loop), fit the thresholds and the
+signal head on the validation fold (`_calibrate`), and save the fold with its config
+(locflow.models.checkpoint).
 """
 
 from __future__ import annotations
@@ -66,15 +67,7 @@ def run_train(
     folder = Path(out) / f"fold{settings.fold}"
     fold_config = FoldConfig.of(settings, k)
     inputs, model = _build(fold_config, settings, device, train, val)
-    params = [
-        p
-        for n, p in model.named_parameters()
-        if p.requires_grad and not n.startswith("signal_head.")
-    ]
-    optimizer = torch.optim.AdamW(params, lr=settings.lr)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=0.1, patience=settings.lr_patience, min_lr=settings.min_lr
-    )
+    optimizer, scheduler = _optimizer(model, settings)
     # The data this run reads, by the same record config.json keeps: a resume must continue
     # on the very tables (and so the very training and validation proteins) it started with.
     record = training_record(proteins, folds, train.ids, val.ids)
@@ -141,6 +134,21 @@ def _build(
     if inputs.kind == "sequences":
         config.dim = int(model.encoder.backbone.dim)
     return inputs, model
+
+
+def _optimizer(model: LocModel, settings: TrainSettings) -> tuple[torch.optim.Optimizer, Any]:
+    """AdamW on every trainable weight but the signal head's (fitted later, on its own), and
+    DeepLoc 2.0's schedule: the rate cut tenfold when the validation focal BCE stalls."""
+    params = [
+        p
+        for n, p in model.named_parameters()
+        if p.requires_grad and not n.startswith("signal_head.")
+    ]
+    optimizer = torch.optim.AdamW(params, lr=settings.lr)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=0.1, patience=settings.lr_patience, min_lr=settings.min_lr
+    )
+    return optimizer, scheduler
 
 
 def _calibrate(
