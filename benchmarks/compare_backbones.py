@@ -1,6 +1,6 @@
 """Compare the backbones that need no pretrained weights on the same folds and budget.
 
-Trains `cnn`, `proteinbert` and `birnn` (locflow.registry; default shapes unless `--set`)
+Trains `cnn`, `proteinbert` and `birnn` (locflow.models.registry; default shapes unless `--set`)
 on the same folds with the same maximum epochs and the same time budget per fold, scores each
 fold model on its own test fold with `locflow evaluate --folds`, and measures beside them the
 composition + logistic-regression baseline of benchmarks/train.py on the same folds (its
@@ -38,7 +38,7 @@ if str(ROOT / "src") not in sys.path:  # run from a checkout without installing 
 
 import make_model as mm  # noqa: E402  (scripts/make_model.py: data, partition, training jobs)
 
-from locflow.shipped import mean_std  # noqa: E402
+from locflow.prediction.shipped import mean_std  # noqa: E402
 
 HEADLINE = (
     ("accuracy", "accuracy"),
@@ -66,8 +66,8 @@ def baseline(proteins: Path, folds: Path, fold_ids: list[int]) -> dict[str, Any]
     """The composition + logistic-regression peer on each test fold, timed."""
     from train import baseline_fold  # benchmarks/train.py
 
-    from locflow.metrics import summarize
-    from locflow.train import load_split
+    from locflow.evaluation.metrics import summarize
+    from locflow.training.split import load_split
 
     runs, seconds = [], []
     for k in fold_ids:
@@ -88,7 +88,7 @@ def baseline(proteins: Path, folds: Path, fold_ids: list[int]) -> dict[str, Any]
 
 def markdown(result: dict[str, Any]) -> str:
     """The comparison as Markdown (headline table, per-location MCC, settings)."""
-    from locflow.classes import LOCATIONS
+    from locflow.data.classes import LOCATIONS
 
     s = result["settings"]
     rows = {**result["models"], BASELINE: result["baseline"]}
@@ -140,7 +140,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def write_docs(result: dict[str, Any]) -> None:
     """Replace (or append) this comparison's section of docs/benchmarks.md."""
-    from locflow.files import write_text
+    from locflow.data.files import write_text
 
     text = DOCS.read_text(encoding="utf-8")
     section = markdown(result)
@@ -188,9 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
 
-    from locflow.evaluate import evaluate
-    from locflow.files import write_json, write_text
-    from locflow.registry import backbone_spec
+    from locflow.data.files import write_json, write_text
+    from locflow.evaluation.evaluate import run_evaluate
+    from locflow.models.registry import backbone_spec
 
     started = time.perf_counter()
     work = args.work
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     models: dict[str, Any] = {}
     for name in names:
         mm.log(f"evaluating {name} on its test fold(s)")
-        metrics = evaluate(
+        metrics = run_evaluate(
             work / f"model_{name}", proteins, work / f"evaluate_{name}", folds=folds,
             device=args.device, tokens_per_batch=args.tokens_per_batch,
         )  # fmt: skip

@@ -5,7 +5,7 @@ speed depends on the shape, not on the weight values) on the same sequences, in 
 interleaved chunk by chunk so that load from other processes hits both alike:
 
 - peer, DeepLoc 2.0 style: one sequence at a time, fp32, eager attention, `torch.no_grad`;
-- locflow: `locflow.embed.embed_sequences` (length-sorted token-budget batches,
+- locflow: `locflow.models.embed.embed_sequences` (length-sorted token-budget batches,
   `torch.inference_mode`, SDPA attention, float16 HDF5 output), in fp32 and in the precision
   `--dtype auto` picks on the machine (bf16 where the hardware runs it natively).
 
@@ -36,16 +36,16 @@ import numpy as np
 import torch
 from machine import cpu_name
 
-from locflow.backbones import (
+from locflow.models.backbones import (
     CLIP_HALF,
     SHAPES,
     Backbone,
     build_model,
     clip_sequence,
-    resolve_device,
     resolve_dtype,
 )
-from locflow.embed import DEFAULT_TOKENS, EmbeddingStore, embed_sequences
+from locflow.models.embed import DEFAULT_TOKENS, EmbeddingStore, embed_sequences
+from locflow.runtime import resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 DEEPLOC_CSV = ROOT.parent / "shared" / "data" / "deeploc2" / "swissprot_cv.csv.gz"

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from locflow import mmseqs
-from locflow.deeploc import read_deeploc
-from locflow.homology_filter import filter_homologs
+from locflow.data.deeploc import read_deeploc
+from locflow.homology import mmseqs
+from locflow.homology.filter import filter_homologs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "deeploc2" / "swissprot_cv.csv.gz"

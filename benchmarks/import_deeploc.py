@@ -22,10 +22,10 @@ from pathlib import Path
 
 from machine import cpu_name
 
-from locflow.classes import LOCATIONS
-from locflow.deeploc import KINGDOM_FROM_DEEPLOC, import_deeploc
-from locflow.sequences import normalize_sequence
-from locflow.tables import protein_record, proteins_table, write_table
+from locflow.data.classes import LOCATIONS
+from locflow.data.deeploc import KINGDOM_FROM_DEEPLOC, run_import_deeploc
+from locflow.data.sequences import normalize_sequence
+from locflow.data.tables import protein_record, proteins_table, write_table
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "deeploc2" / "swissprot_cv.csv.gz"
 
@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "p.parquet"
-        ours, data = _time(lambda: import_deeploc(DATA, out), args.repeats)
+        ours, data = _time(lambda: run_import_deeploc(DATA, out), args.repeats)
         peer, table = _time(lambda: per_row_import(DATA, Path(tmp) / "q.parquet"), args.repeats)
     assert table.equals(data.proteins), "the two readers disagree"
     print(f"### DeepLoc CSV import (`benchmarks/import_deeploc.py`), {date.today()}")
@@ -79,7 +79,7 @@ def main() -> None:
     print("| reader | seconds | rows/s |")
     print("| --- | --- | --- |")
     n = data.proteins.num_rows
-    print(f"| locflow `import_deeploc` (pyarrow.csv + numpy) | {ours:.2f} | {n / ours:,.0f} |")
+    print(f"| locflow `run_import_deeploc` (pyarrow.csv + numpy) | {ours:.2f} | {n / ours:,.0f} |")
     print(f"| per-row csv.DictReader + protein_record | {peer:.2f} | {n / peer:,.0f} |")
 
 

@@ -42,9 +42,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from locflow.classes import LOCATIONS
-from locflow.mmseqs import find_mmseqs, mmseqs_version
-from locflow.tables import folds_table, protein_record, proteins_table, read_folds, write_table
+from locflow.data.classes import LOCATIONS
+from locflow.data.tables import folds_table, protein_record, proteins_table, read_folds, write_table
+from locflow.homology.mmseqs import find_mmseqs, mmseqs_version
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "deeploc2" / "swissprot_cv.csv.gz"

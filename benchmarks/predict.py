@@ -5,7 +5,7 @@ median ~415 residues, a long tail up to titin's 34,350), builds a cnn model fold
 default architecture (`locflow train`'s defaults; the weights are random, which does not change
 the arithmetic), and times:
 
-- locflow: `predict_fasta` end to end (FASTA parsing, length-sorted batches within a padded
+- locflow: `run_predict` end to end (FASTA parsing, length-sorted batches within a padded
   token budget, all fold models, Parquet + CSV + attention HDF5 written);
 - the peer: a one-sequence-at-a-time loop over the same loaded models, as DeepLoc 2.0's
   predictor runs (batch size 1), on a random sample of the same proteins (it is too slow to
@@ -14,7 +14,7 @@ the arithmetic), and times:
 CPU seconds (all threads) are recorded beside wall seconds: on a machine shared with other jobs
 the wall time depends on the load, the CPU time much less.
 
-With ``--memory 20000,200000`` it measures instead the peak resident memory of `predict_fasta`
+With ``--memory 20000,200000`` it measures instead the peak resident memory of `run_predict`
 for each FASTA size, each in a fresh process (so one size's peak cannot hide another's): the
 FASTA is streamed in chunks, so the peak should not grow with the number of proteins.
 
@@ -38,12 +38,13 @@ import numpy as np
 import torch
 from machine import cpu_description
 
-from locflow.checkpoint import build_model, save_fold, write_ensemble
-from locflow.classes import SIGNALS
-from locflow.cnn import CNN_CLIP_HALF
-from locflow.model import OUTPUTS
-from locflow.predict import load_ensemble, predict_fasta
-from locflow.train import TrainSettings
+from locflow.data.classes import OUTPUTS, SIGNALS
+from locflow.models.checkpoint import build_model, save_fold, write_ensemble
+from locflow.models.cnn import CNN_CLIP_HALF
+from locflow.prediction.ensemble import load_ensemble
+from locflow.prediction.predict import run_predict
+from locflow.runtime import set_threads
+from locflow.training.settings import TrainSettings
 
 # Human amino-acid composition (approximate, percent) for realistic sequences.
 HUMAN_AA = dict(
@@ -135,7 +136,7 @@ def peer_loop(
     model_dir: Path, fasta_lengths: np.ndarray, fasta: Path, sample: int
 ) -> tuple[float, float]:
     """(Wall, CPU) seconds per protein for batch-size-1 prediction on a random sample."""
-    from locflow.sequences import read_fasta
+    from locflow.data.sequences import read_fasta
 
     ens = load_ensemble(model_dir, "cpu")
     rng = np.random.default_rng(1)
@@ -169,15 +170,15 @@ def _peak_child(fasta: str, model: str, out: str, tokens: int, queue: Any) -> No
     """In a fresh process: predict, then report (peak RSS in bytes, summary, seconds)."""
     import resource
 
-    torch.set_num_threads(1)  # memory does not depend on threads; leave a core to others
+    set_threads(1)  # memory does not depend on threads; leave a core to others
     start = time.perf_counter()
-    summary = predict_fasta(fasta, model, out, device="cpu", tokens_per_batch=tokens)
+    summary = run_predict(fasta, model, out, device="cpu", tokens_per_batch=tokens)
     seconds = time.perf_counter() - start
     queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, summary, seconds))
 
 
 def memory_benchmark(sizes: list[int], folds: int, tokens: int, seed: int) -> dict[str, Any]:
-    """Peak RSS of predict_fasta for FASTA files of each size, each in its own process."""
+    """Peak RSS of run_predict for FASTA files of each size, each in its own process."""
     import multiprocessing
 
     runs = []
@@ -233,7 +234,7 @@ def main() -> None:
         "--memory", help="comma-separated FASTA sizes: measure peak RSS of each instead"
     )
     args = parser.parse_args()
-    torch.set_num_threads(os.cpu_count() or 1)
+    set_threads(os.cpu_count() or 1)
     if args.memory:
         sizes = [int(n) for n in args.memory.split(",")]
         result = memory_benchmark(sizes, args.folds, args.tokens_per_batch, args.seed)
@@ -249,7 +250,7 @@ def main() -> None:
         write_fasta(fasta, lengths, args.seed)
         make_model(tmp / "model", args.folds)
         start, cpu = time.perf_counter(), time.process_time()
-        summary = predict_fasta(
+        summary = run_predict(
             fasta,
             tmp / "model",
             tmp / "out",

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from locflow import mmseqs
-from locflow.deeploc import read_deeploc
+from locflow.data.deeploc import read_deeploc
+from locflow.homology import mmseqs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "deeploc2" / "swissprot_cv.csv.gz"

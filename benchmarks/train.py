@@ -1,11 +1,11 @@
 """5-fold cross-validation of the `cnn` backbone on the real DeepLoc 2.0 set.
 
-Uses DeepLoc 2.0's own `Partition` column (fold K tests, fold (K + 1) mod 5 validates), scores
-each test fold with locflow.metrics (scikit-learn) and reports mean ± std over folds beside
-DeepLoc 1.0's and DeepLoc 2.0's published cross-validation numbers. Measured side by side in
-the same run on the same folds: a composition baseline (per-output logistic regression on
-amino-acid composition of the whole sequence and its 50-residue ends, thresholds chosen on the
-same validation fold), so that the CNN's numbers can be read against something simple.
+Uses DeepLoc 2.0's own `Partition` column (fold K tests, fold (K + 1) mod 5 validates), scores each
+test fold with locflow.evaluation.metrics (scikit-learn) and reports mean ± std over folds beside
+DeepLoc 1.0's and DeepLoc 2.0's published cross-validation numbers. Measured side by side in the
+same run on the same folds: a composition baseline (per-output logistic regression on amino-acid
+composition of the whole sequence and its 50-residue ends, thresholds chosen on the same validation
+fold), so that the CNN's numbers can be read against something simple.
 
 A full run needs a GPU (`--device cuda`, defaults: all proteins, 511 + 511 residues, 128
 channels, 14 epochs). The CPU run documented in docs/benchmarks.md is reduced; its reduction
@@ -32,20 +32,19 @@ import pyarrow as pa
 import torch
 from machine import cpu_name
 
-from locflow.checkpoint import load_fold, predict_batch
-from locflow.classes import LOCATIONS, SIGNALS
-from locflow.deeploc import import_deeploc
-from locflow.files import write_json
-from locflow.metrics import binary_metrics, location_metrics, signal_metrics, summarize
-from locflow.model import probabilities_to_labels, token_batches
-from locflow.tables import read_folds, read_proteins, write_table
-from locflow.train import (
-    TrainSettings,
-    choose_thresholds,
-    load_split,
-    resolve_device,
-    train_fold,
-)
+from locflow.data.classes import LOCATIONS, SIGNALS
+from locflow.data.deeploc import run_import_deeploc
+from locflow.data.files import write_json
+from locflow.data.tables import read_folds, read_proteins, write_table
+from locflow.evaluation.metrics import binary_metrics, location_metrics, signal_metrics, summarize
+from locflow.models.batches import token_batches
+from locflow.models.checkpoint import load_fold, predict_batch
+from locflow.models.head import probabilities_to_labels
+from locflow.runtime import reporting, resolve_device, set_threads
+from locflow.training.fold import run_train
+from locflow.training.settings import TrainSettings
+from locflow.training.split import load_split
+from locflow.training.thresholds import choose_thresholds
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "deeploc2"
@@ -72,7 +71,7 @@ def prepare(work: Path, per_fold: int | None, seed: int) -> tuple[Path, Path]:
     """Import the DeepLoc CSV (+ sorting signals); optionally keep `per_fold` per partition."""
     proteins, folds = work / "proteins_all.parquet", work / "folds_all.parquet"
     if not proteins.exists():
-        import_deeploc(
+        run_import_deeploc(
             DATA / "swissprot_cv.csv.gz",
             proteins,
             signals=DATA / "sorting_signals.csv.gz",
@@ -147,7 +146,7 @@ def composition(sequences: list[str]) -> np.ndarray:
 
 def baseline_fold(train, val, test) -> dict[str, Any]:
     """The peer: logistic regression on composition, thresholds chosen on validation by the
-    rule locflow's models use (`locflow.train.choose_thresholds`)."""
+    rule locflow's models use (`locflow.training.thresholds.choose_thresholds`)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -196,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{DATA} is absent; nothing to benchmark", file=sys.stderr)
         return 1
     if args.threads:
-        torch.set_num_threads(args.threads)
+        set_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
     device = resolve_device(args.device)
     started = time.perf_counter()
@@ -215,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             clip_half=args.clip_half,
             cnn=cnn,
         )
-        config = train_fold(proteins, folds, model_dir, settings, show_progress=sys.stderr.isatty())
+        with reporting("train", show=sys.stderr.isatty()):
+            config = run_train(proteins, folds, model_dir, settings=settings)
         train, val, _, _ = load_split(proteins, folds, k)
         # The test fold K, read as the "validation" split of a fold-(K-1) view of the tables.
         _, test, _, _ = load_split(proteins, folds, (k + 4) % 5, validation_fold=k)
@@ -333,7 +333,7 @@ def write_docs(result: dict[str, Any]) -> None:
     start = text.index(SECTION)
     nxt = text.find("\n## ", start + len(SECTION))
     end = len(text) if nxt < 0 else nxt + 1
-    from locflow.files import write_text
+    from locflow.data.files import write_text
 
     write_text(DOCS, text[:start] + "\n".join(lines) + "\n" + text[end:])
 

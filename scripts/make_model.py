@@ -70,9 +70,9 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
 def import_data(data: Path, work: Path, proteins: Path | None = None) -> dict[str, Any]:
     """Import the DeepLoc CSV + signals into work/proteins.parquet (kept when already there),
     or record `proteins`, a table imported earlier from the same files."""
-    from locflow.checkpoint import file_sha256
-    from locflow.deeploc import import_deeploc
-    from locflow.tables import read_proteins
+    from locflow.data.deeploc import run_import_deeploc
+    from locflow.data.files import file_sha256
+    from locflow.data.tables import read_proteins
 
     csv, signals = data / CSV, data / SIGNALS
     work.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def import_data(data: Path, work: Path, proteins: Path | None = None) -> dict[st
         proteins = work / "proteins.parquet"
     if not proteins.exists():
         log(f"importing {csv}")
-        import_deeploc(
+        run_import_deeploc(
             csv,
             proteins,
             signals=signals if signals.exists() else None,
@@ -103,7 +103,7 @@ def subset(proteins: Path, n: int, seed: int, out: Path) -> Path:
     import numpy as np
     import pyarrow as pa
 
-    from locflow.tables import read_proteins, write_table
+    from locflow.data.tables import read_proteins, write_table
 
     if not out.exists():
         table = read_proteins(proteins)
@@ -117,7 +117,7 @@ def restrict_folds(folds: Path, proteins: Path, out: Path) -> Path:
     """The rows of a folds table whose proteins are in `proteins` (written once to `out`)."""
     import pyarrow as pa
 
-    from locflow.tables import read_folds, read_proteins, write_table
+    from locflow.data.tables import read_folds, read_proteins, write_table
 
     if not out.exists():
         ids = set(read_proteins(proteins).column("id").to_pylist())
@@ -129,10 +129,10 @@ def restrict_folds(folds: Path, proteins: Path, out: Path) -> Path:
 
 def partition(proteins: Path, work: Path, seed: int, threads: int) -> tuple[Path, dict]:
     """locflow's homology partition (5 folds, identity 0.3) and its audit; stops on a leak."""
-    from locflow.audit import run_audit
-    from locflow.files import read_json
-    from locflow.mmseqs import RunOptions
-    from locflow.partition import run_partition
+    from locflow.data.files import read_json
+    from locflow.homology.audit import run_audit
+    from locflow.homology.mmseqs import RunOptions
+    from locflow.homology.partition import run_partition
 
     folds, audit_json = work / "folds.parquet", work / "audit.json"
     if not folds.exists():
@@ -155,8 +155,9 @@ def partition(proteins: Path, work: Path, seed: int, threads: int) -> tuple[Path
 def given_partition(folds: Path, proteins: Path, source: Path | None = None) -> dict[str, Any]:
     """Describe a folds table made elsewhere: its partition report (`<table>.json`) and
     `audit.json` beside `source`, the table it was cut from (default: itself), if there."""
-    from locflow.files import InputError, read_json
-    from locflow.tables import read_folds, read_proteins
+    from locflow.data.files import read_json
+    from locflow.data.tables import read_folds, read_proteins
+    from locflow.errors import InputError
 
     ids = set(read_proteins(proteins).column("id").to_pylist())
     table = read_folds(folds)
@@ -187,8 +188,8 @@ def describe_partition(folds: Path, command: str, audit: dict | None) -> dict[st
     """What the provenance keeps of a partition: table sha256, command, sizes, audit."""
     from collections import Counter
 
-    from locflow.checkpoint import file_sha256
-    from locflow.tables import read_folds
+    from locflow.data.files import file_sha256
+    from locflow.data.tables import read_folds
 
     sizes = Counter(read_folds(folds).column("fold").to_pylist())
     if audit is None:
@@ -223,9 +224,9 @@ def refresh_audit(model: Path, report: Path, table: Path) -> str:
     """Record in a built model folder an audit run after it was built (the partition is
     audited on a CPU machine while the folds train elsewhere): `table` must be the very folds
     table the model was trained on (sha256), and `report` a `locflow audit` report on it."""
-    from locflow.checkpoint import file_sha256
-    from locflow.files import InputError, read_json
-    from locflow.shipped import PROVENANCE, write_card
+    from locflow.data.files import file_sha256, read_json
+    from locflow.errors import InputError
+    from locflow.prediction.shipped import PROVENANCE, write_card
 
     provenance = read_json(model / PROVENANCE)
     trained_on = provenance["partition"]["folds_table"]["sha256"]
@@ -247,20 +248,20 @@ def refresh_audit(model: Path, report: Path, table: Path) -> str:
 
 def _train_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train one fold (in this process or a worker); returns its summary and seconds."""
-    import torch
-
-    from locflow.registry import backbone_spec
-    from locflow.train import TrainSettings, train_fold
+    from locflow.models.registry import backbone_spec
+    from locflow.runtime import set_threads
+    from locflow.training.fold import run_train
+    from locflow.training.settings import TrainSettings
 
     if job.get("threads"):
-        torch.set_num_threads(int(job["threads"]))
+        set_threads(int(job["threads"]))
     settings = TrainSettings(**job["settings"])
     start = time.perf_counter()
-    config = train_fold(job["proteins"], job["folds"], job["out"], settings)
+    config = run_train(job["proteins"], job["folds"], job["out"], settings=settings)
     seconds = round(time.perf_counter() - start, 1)
     spec = backbone_spec(settings.backbone)
-    from locflow.checkpoint import build_model
-    from locflow.registry import count_parameters
+    from locflow.models.checkpoint import build_model
+    from locflow.models.registry import count_parameters
 
     params = count_parameters(build_model(config)) if spec.from_scratch else None
     training = config["training"]
@@ -313,7 +314,7 @@ def _collect(job: dict[str, Any]) -> None:
     """Move a finished fold from its staging folder into the model folder; list the folds."""
     import shutil
 
-    from locflow.checkpoint import write_ensemble
+    from locflow.models.checkpoint import write_ensemble
 
     k = job["settings"]["fold"]
     model_dir = Path(job["model_dir"])
@@ -362,7 +363,7 @@ def timings_path(work: Path, backbone: str) -> Path:
 
 def read_timings(work: Path, backbone: str) -> dict[str, dict[str, Any]]:
     """The training summaries recorded so far for `backbone` under `work`, by fold."""
-    from locflow.files import read_json
+    from locflow.data.files import read_json
 
     path = timings_path(work, backbone)
     return read_json(path) if path.exists() else {}
@@ -370,7 +371,7 @@ def read_timings(work: Path, backbone: str) -> dict[str, dict[str, Any]]:
 
 def record_timing(work: Path, result: dict[str, Any]) -> None:
     """Add one trained fold's summary to its backbone's timings file (atomic rewrite)."""
-    from locflow.files import write_json
+    from locflow.data.files import write_json
 
     timings = read_timings(work, result["backbone"])
     timings[str(result["fold"])] = result
@@ -438,11 +439,10 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
 
-    from locflow.checkpoint import file_sha256
-    from locflow.evaluate import evaluate, headline
-    from locflow.files import write_json
-    from locflow.registry import backbone_spec
-    from locflow.shipped import install
+    from locflow.data.files import file_sha256, write_json
+    from locflow.evaluation.evaluate import headline, run_evaluate
+    from locflow.models.registry import backbone_spec
+    from locflow.prediction.shipped import install
 
     started = time.perf_counter()
     work = args.work
@@ -479,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log("cross-validating (locflow evaluate --folds)")
     eval_dir = work / f"evaluate_{args.backbone}"
-    metrics = evaluate(
+    metrics = run_evaluate(
         model_dir, proteins, eval_dir, folds=folds, device=args.device,
         tokens_per_batch=args.tokens_per_batch,
     )  # fmt: skip

@@ -31,8 +31,8 @@ GOOD_SEQ = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
 
 def _model(folder: Path, weights: bytes | None) -> Path:
     """A cnn model folder with one fold whose config is valid; `weights` None = real ones."""
-    from locflow.checkpoint import build_model, save_fold
-    from locflow.model import OUTPUTS
+    from locflow.data.classes import OUTPUTS
+    from locflow.models.checkpoint import build_model, save_fold
 
     config = {
         "backbone": "cnn",
@@ -55,7 +55,7 @@ def _model(folder: Path, weights: bytes | None) -> Path:
 
 def build(root: Path) -> list[Case]:  # noqa: PLR0915 - one list, read top to bottom
     """Write the corpus under `root`; return the cases."""
-    from locflow.tables import folds_table, protein_record, proteins_table, write_table
+    from locflow.data.tables import folds_table, protein_record, proteins_table, write_table
 
     root.mkdir(parents=True, exist_ok=True)
     p = {name: root / name for name in ("missing.fasta", "a_file", "nofolder")}

@@ -23,7 +23,9 @@ def one_torch_thread():
     """Run a test with one torch thread: small tensors on a shared 2-core machine spin-wait."""
     import torch
 
+    from locflow.runtime import set_threads
+
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    set_threads(1)
     yield
-    torch.set_num_threads(before)
+    set_threads(before)

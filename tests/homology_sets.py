@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from locflow.classes import LOCATIONS
-from locflow.tables import protein_record, proteins_table
+from locflow.data.classes import LOCATIONS
+from locflow.data.tables import protein_record, proteins_table
 
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 # UniProt background frequencies, so that MMseqs2's composition statistics behave normally.

@@ -1,9 +1,11 @@
-"""The package's import graph has no circles (docs/architecture.md, "Import direction").
+"""The package's layout and import graph (docs/architecture.md, "Source map" and "Import
+direction"): one subpackage per pipeline stage, imports that flow down the stages and never up,
+no import circles, and no module longer than a reader can hold.
 
 Every `import` in every module of src/locflow counts, including the ones inside functions:
 a function-level import hides a circle from Python's import machinery but not from a reader,
-who still cannot understand one module without the other. A new circle fails this test and
-names the modules that form it.
+who still cannot understand one module without the other. A new circle or an upward import
+fails these tests and names the modules involved.
 """
 
 from __future__ import annotations
@@ -15,6 +17,30 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "locflow"
+
+STAGES = (
+    "foundation",  # locflow (the version), errors, runtime: every stage uses them
+    "data",
+    "homology",
+    "models",
+    "training",
+    "prediction",
+    "evaluation",  # predicts, then scores
+    "demo",  # runs every stage
+    "interface",  # cli, versions: the commands over the library
+)
+"""The stages in import order: a module imports only modules of its own stage or earlier."""
+
+# Top-level modules, which belong to no stage subpackage.
+TOP_LEVEL = {
+    "locflow": "foundation",
+    "locflow.errors": "foundation",
+    "locflow.runtime": "foundation",
+    "locflow.versions": "interface",
+}
+# The subpackages that are not a stage of their own.
+SUBPACKAGES = {"cli": "interface"}
+MAX_LINES = 600
 
 
 def module_files(src: Path = SRC, package: str = PACKAGE) -> dict[str, Path]:
@@ -44,7 +70,7 @@ def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str
                 target = node.module or ""
             if target in modules:
                 found.add(target)
-            # `from locflow import progress` imports the module locflow.progress
+            # `from locflow import runtime` imports the module locflow.runtime
             found.update(
                 f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in modules
             )
@@ -109,6 +135,71 @@ def one_circle(graph: dict[str, set[str]], component: list[str]) -> list[str]:
     return component
 
 
+def stage_of(module: str) -> str:
+    """The stage a module belongs to: its subpackage's, or the table's for top-level ones."""
+    parts = module.split(".")
+    if len(parts) > 1 and (parts[1] in STAGES or parts[1] in SUBPACKAGES):
+        return SUBPACKAGES.get(parts[1], parts[1])
+    if module not in TOP_LEVEL:
+        raise KeyError(f"{module}: a top-level module in no stage (add it to TOP_LEVEL)")
+    return TOP_LEVEL[module]
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Every import of a module of a later stage than the importer's, as 'a (stage) -> b'."""
+    rank = {stage: i for i, stage in enumerate(STAGES)}
+    return sorted(
+        f"{a} ({stage_of(a)}) -> {b} ({stage_of(b)})"
+        for a, targets in graph.items()
+        for b in targets
+        if rank[stage_of(b)] > rank[stage_of(a)]
+    )
+
+
+def test_imports_flow_down_the_stages():
+    """data <- homology <- models <- training <- prediction <- evaluation <- demo <- cli."""
+    upward = upward_imports(import_graph())
+    assert not upward, "imports up the stages in src/locflow:\n" + "\n".join(upward)
+
+
+def test_the_layering_check_finds_an_upward_import():
+    graph = {
+        "locflow.data.tables": {"locflow.errors"},
+        "locflow.models.head": {"locflow.data.tables", "locflow.training.loop"},
+        "locflow.training.loop": {"locflow.models.head"},
+        "locflow.runtime": {"locflow.cli.app"},
+        "locflow.cli.app": set(),
+    }
+    assert upward_imports(graph) == [
+        "locflow.models.head (models) -> locflow.training.loop (training)",
+        "locflow.runtime (foundation) -> locflow.cli.app (interface)",
+    ]
+    with pytest.raises(KeyError, match="in no stage"):
+        stage_of("locflow.helpers")
+
+
+def test_each_stage_is_a_package_that_says_what_it_owns():
+    """One subpackage per stage, whose __init__ is a docstring and nothing else: the modules
+    are imported from where they live (no re-exports to keep two names for one thing)."""
+    for stage in [s for s in STAGES if (SRC / PACKAGE / s).is_dir()] + list(SUBPACKAGES):
+        init = SRC / PACKAGE / stage / "__init__.py"
+        tree = ast.parse(init.read_text())
+        assert ast.get_docstring(tree), f"{init}: no docstring saying what the package owns"
+        if stage not in SUBPACKAGES:  # cli exposes app and main for the console script
+            assert len(tree.body) == 1, f"{init}: holds more than its docstring"
+    present = {p.name for p in (SRC / PACKAGE).iterdir() if (p / "__init__.py").is_file()}
+    assert present - {"default_model"} == set(STAGES[1:-1]) | set(SUBPACKAGES)
+
+
+def test_no_module_is_longer_than_600_lines():
+    long = {
+        str(path.relative_to(SRC)): n
+        for path in module_files().values()
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert not long, f"modules over {MAX_LINES} lines (split them along a seam): {long}"
+
+
 def test_the_package_has_no_import_circles():
     graph = import_graph()
     assert len(graph) > 20, "found too few modules: is SRC right?"
@@ -117,11 +208,18 @@ def test_the_package_has_no_import_circles():
 
 
 def test_shared_vocabulary_imports_nothing_heavy():
-    """classes, files and tables sit at the bottom: every step imports them, they import no step."""
+    """classes, files and tables sit at the bottom: every step imports them, they import no step;
+    errors imports nothing of locflow, runtime only errors."""
     graph = import_graph()
-    assert graph["locflow.classes"] == set()
-    assert graph["locflow.files"] == set()
-    assert graph["locflow.tables"] <= {"locflow.classes", "locflow.files"}
+    assert graph["locflow.data.classes"] == set()
+    assert graph["locflow.data.files"] <= {"locflow.errors"}
+    assert graph["locflow.data.tables"] <= {
+        "locflow.data.classes",
+        "locflow.data.files",
+        "locflow.errors",
+    }
+    assert graph["locflow.errors"] == set()
+    assert graph["locflow.runtime"] <= {"locflow.errors"}
 
 
 @pytest.mark.parametrize(

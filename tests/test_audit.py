@@ -9,12 +9,12 @@ import pytest
 from homology_sets import hard_set
 from typer.testing import CliRunner
 
-from locflow import mmseqs
-from locflow.audit import AUDIT_SEARCH, MAX_EXHAUSTIVE, audit_search, audit_tables
 from locflow.cli import app
-from locflow.files import InputError
-from locflow.partition import DEEP_SEARCH, FAST_SEARCH
-from locflow.tables import folds_table, write_table
+from locflow.data.tables import folds_table, write_table
+from locflow.errors import InputError
+from locflow.homology import mmseqs
+from locflow.homology.audit import AUDIT_SEARCH, MAX_EXHAUSTIVE, audit_search, audit_tables
+from locflow.homology.search import DEEP_SEARCH, FAST_SEARCH
 
 OPTIONS = mmseqs.RunOptions(threads=2)
 
@@ -140,8 +140,8 @@ def test_audit_rejects_unknown_ids_and_huge_exhaustive(hard, monkeypatch):
     )
     with pytest.raises(InputError, match="ghost"):
         audit_tables(hard.table(), {"x": extra}, exhaustive=True, options=OPTIONS)
-    monkeypatch.setattr("locflow.audit.MAX_EXHAUSTIVE", 5)
-    with pytest.raises(InputError, match="--exhaustive"):
+    monkeypatch.setattr("locflow.homology.audit.MAX_EXHAUSTIVE", 5)
+    with pytest.raises(InputError, match="`exhaustive`"):
         audit_tables(hard.table(), {"x": clean}, exhaustive=True, options=OPTIONS)
     assert MAX_EXHAUSTIVE >= 1000
 
@@ -149,5 +149,5 @@ def test_audit_rejects_unknown_ids_and_huge_exhaustive(hard, monkeypatch):
 def test_audit_search_options():
     assert audit_search(exhaustive=True).main.exhaustive
     assert audit_search(sensitivity=7.5).main.sensitivity == 7.5
-    with pytest.raises(InputError, match="--sensitivity"):
+    with pytest.raises(InputError, match="`sensitivity`"):
         audit_search(sensitivity=4.0)  # never shallower than the default

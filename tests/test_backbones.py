@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from locflow.backbones import (
+from locflow.errors import InputError
+from locflow.models.backbones import (
     CLIP_HALF,
     ESM_ALPHABET,
     PROTT5_RESIDUES,
@@ -19,7 +20,6 @@ from locflow.backbones import (
     load_backbone,
     random_checkpoint,
 )
-from locflow.files import InputError
 
 TINY = {"layers": 2, "hidden": 32, "heads": 4, "ffn": 64}
 NAMES = ("esm2", "esm1b", "prott5")
@@ -151,14 +151,14 @@ def test_layer_choice(checkpoints) -> None:
     c, _ = _embed(first, SEQS[:2])
     torch.testing.assert_close(a, b)
     assert not torch.allclose(a, c)
-    with pytest.raises(InputError, match="--layer 3 outside"):
+    with pytest.raises(InputError, match="`layer` 3 outside"):
         load_backbone("esm2", checkpoints["esm2"], layer=3)
 
 
 def test_loading_errors(checkpoints, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown backbone"):
         load_backbone("esm3", checkpoints["esm2"])
-    with pytest.raises(InputError, match="needs --checkpoint"):
+    with pytest.raises(InputError, match="needs `checkpoint`"):
         load_backbone("esm2", None)
     with pytest.raises(InputError, match="folder not found"):
         load_backbone("esm2", tmp_path / "absent")

@@ -94,7 +94,7 @@ def test_help_shows_flags_as_flags_and_arguments_by_name():
 
 
 def test_predict_help_and_readme_name_what_predict_writes():
-    from locflow.predict import PREDICT_OUTPUTS
+    from locflow.prediction.predict import PREDICT_OUTPUTS
 
     text = " ".join(_help(["predict"]).split())
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -102,3 +102,15 @@ def test_predict_help_and_readme_name_what_predict_writes():
         assert name in text and name in readme, name
     for rule in ("whitespace removed", "upper-cased", "trailing *", "A-Z", "DNA"):
         assert rule in text, rule
+
+
+def test_parameter_errors_name_the_option_on_the_command_line():
+    """The library names its parameters (`k`, `tokens_per_batch`); the command line shows the
+    option the user typed (--folds, --tokens-per-batch) in their place."""
+    from locflow.cli.app import option_name
+    from locflow.errors import ParameterError
+
+    exc = ParameterError("`k` must be at least 2, got 1; `tokens_per_batch` too")
+    assert str(exc) == "`k` must be at least 2, got 1; `tokens_per_batch` too"
+    assert exc.named(option_name) == "--folds must be at least 2, got 1; --tokens-per-batch too"
+    assert option_name("model_dir") == "--model" and option_name("fmt") == "--format"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from test_uniprot import SEQ, flat_record, write
 
-from locflow.classes import LOCATIONS
-from locflow.curate import (
+from locflow.data.classes import LOCATIONS
+from locflow.data.curate import (
     FILTERS,
     curate_entry,
     curate_swissprot,
@@ -22,9 +22,9 @@ from locflow.curate import (
     mapping_path,
     run_curate_swissprot,
 )
-from locflow.files import InputError
-from locflow.tables import read_proteins
-from locflow.uniprot import Feature, LocationTerm, UniProtEntry, read_entries
+from locflow.data.tables import read_proteins
+from locflow.data.uniprot import Feature, LocationTerm, UniProtEntry, read_entries
+from locflow.errors import InputError
 
 C, N, EX, CM, MT, ER, LV, G, PX = (
     "Cytoplasm",
@@ -155,7 +155,9 @@ def test_funnel_adds_up(shared_data: Path, tmp_path: Path) -> None:
         shared_data / "uniprot" / "sample_entry_O94603.json",
     ]
     out = tmp_path / "proteins.parquet"
-    funnel = run_curate_swissprot(inputs, out, tmp_path / "funnel.json", release="2025_03")
+    funnel = run_curate_swissprot(
+        inputs, out, funnel_path=tmp_path / "funnel.json", release="2025_03"
+    )
     assert funnel == json.loads((tmp_path / "funnel.json").read_text())
     assert funnel["input_records"] == 67
     assert [step["filter"] for step in funnel["filters"]] == [key for key, _ in FILTERS]
@@ -356,9 +358,9 @@ def test_cli_writes_table_and_reports_bad_input(tmp_path: Path) -> None:
 
 
 def test_demo_data_funnel_matches_its_manifest(tmp_path: Path) -> None:
-    demo = pytest.importorskip("locflow.demo_data")
+    demo = pytest.importorskip("locflow.demo.data.make")
     start = time.perf_counter()
-    manifest = demo.make_demo_data(tmp_path / "demo")["uniprot"]
+    manifest = demo.run_make_demo_data(tmp_path / "demo")["uniprot"]
     out = tmp_path / "proteins.parquet"
     funnel = run_curate_swissprot([tmp_path / "demo" / "uniprot_sprot.dat"], out, release="demo")
     assert time.perf_counter() - start < 30  # seconds, on 2 shared cores

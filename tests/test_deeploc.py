@@ -11,18 +11,18 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from locflow.classes import LOCATIONS
 from locflow.cli import app
-from locflow.deeploc import (
+from locflow.data.classes import LOCATIONS
+from locflow.data.deeploc import (
     attach_signals,
     export_deeploc,
-    import_deeploc,
     read_deeploc,
     read_signals,
+    run_import_deeploc,
     signal_spans,
 )
-from locflow.files import InputError
-from locflow.tables import read_folds, read_proteins
+from locflow.data.tables import read_folds, read_proteins
+from locflow.errors import InputError
 
 HEADER = ",ACC,Kingdom,Partition,Membrane," + ",".join(LOCATIONS) + ",Sequence\n"
 
@@ -133,7 +133,7 @@ def test_real_deeploc_set(shared_data: Path, tmp_path: Path) -> None:
     csv_path = shared_data / "deeploc2" / "swissprot_cv.csv.gz"
     sig_path = shared_data / "deeploc2" / "sorting_signals.csv.gz"
     start = time.perf_counter()
-    import_deeploc(
+    run_import_deeploc(
         csv_path,
         tmp_path / "p.parquet",
         signals=sig_path,

@@ -15,7 +15,7 @@ from Bio.SeqUtils.CheckSum import crc64
 from typer.testing import CliRunner
 
 from locflow.cli import app
-from locflow.demo_data import make_demo_data
+from locflow.demo.data.make import run_make_demo_data
 
 # Kyte-Doolittle hydropathy, to check that hydrophobic signals really are hydrophobic.
 KD = {
@@ -32,7 +32,7 @@ FILES = ("uniprot_sprot.dat", "subcellular_location.tsv", "proteome.fasta", "tru
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("demo")
-    return out, make_demo_data(out)
+    return out, run_make_demo_data(out)
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +63,9 @@ def _spans(rec: SwissProt.Record, key: str, note: str = "") -> list[tuple[int, i
 
 def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path: Path) -> None:
     first, again, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    make_demo_data(first, seed=3, proteins=40, proteome=12)
-    make_demo_data(again, seed=3, proteins=40, proteome=12)
-    make_demo_data(other, seed=4, proteins=40, proteome=12)
+    run_make_demo_data(first, seed=3, proteins=40, proteome=12)
+    run_make_demo_data(again, seed=3, proteins=40, proteome=12)
+    run_make_demo_data(other, seed=4, proteins=40, proteome=12)
     for name in (*FILES, "manifest.json"):
         assert (first / name).read_bytes() == (again / name).read_bytes(), name
     assert (first / "uniprot_sprot.dat").read_bytes() != (other / "uniprot_sprot.dat").read_bytes()

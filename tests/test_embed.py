@@ -17,11 +17,11 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from locflow.backbones import clip_indices, clip_sequence, load_backbone, random_checkpoint
 from locflow.cli import app
-from locflow.embed import EmbeddingStore, embed_sequences, parts_dir, read_inputs
-from locflow.files import InputError
-from locflow.tables import protein_record, proteins_table, write_table
+from locflow.data.tables import protein_record, proteins_table, write_table
+from locflow.errors import InputError
+from locflow.models.backbones import clip_indices, clip_sequence, load_backbone, random_checkpoint
+from locflow.models.embed import EmbeddingStore, embed_sequences, parts_dir, read_inputs
 
 TINY = {"layers": 2, "hidden": 32, "heads": 4, "ffn": 64}
 SEQS = ["MKTAYIAKQRQISFVKSHFSRQ", "ACDEFGHIKLMNPQRSTVWYUOBZX", "MW", "GSGSGSGSGSGSGS"]
@@ -146,8 +146,8 @@ def test_not_an_embeddings_file(tmp_path: Path) -> None:
 
 KILLED_RUN = """
 import os, signal, sys
-from locflow.backbones import load_backbone
-from locflow.embed import embed_sequences
+from locflow.models.backbones import load_backbone
+from locflow.models.embed import embed_sequences
 
 backbone = load_backbone("esm2", sys.argv[1])
 calls = 0

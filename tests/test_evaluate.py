@@ -17,11 +17,11 @@ from trained_model import (  # noqa: F401  (session fixtures)
 )
 from typer.testing import CliRunner
 
-from locflow.checkpoint import load_fold, predict_batch, read_config
-from locflow.classes import LOCATIONS, MEMBRANE
 from locflow.cli import app
-from locflow.evaluate import headline
-from locflow.tables import read_folds, read_proteins
+from locflow.data.classes import LOCATIONS, MEMBRANE
+from locflow.data.tables import read_folds, read_proteins
+from locflow.evaluation.evaluate import headline
+from locflow.models.checkpoint import load_fold, predict_batch, read_config
 
 OUTPUTS = (*LOCATIONS, MEMBRANE)
 
@@ -165,17 +165,17 @@ def test_hpa_test_set_gets_six_class_scorings_and_no_membrane_metrics(hpa_evalua
 
 
 def test_evaluate_reports_its_stages(tiny_model, tmp_path, monkeypatch):  # noqa: F811
-    from locflow import progress
-    from locflow.evaluate import evaluate
+    from locflow import runtime
+    from locflow.evaluation.evaluate import run_evaluate
 
     seen = []
 
     def record(self, name, total=None, unit=""):
         seen.append((name, total, unit))
 
-    monkeypatch.setattr(progress.Reporter, "stage", record)
-    with progress.reporting("evaluate", stream=io.StringIO(), interval=60):
-        evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv",
+    monkeypatch.setattr(runtime.Reporter, "stage", record)
+    with runtime.reporting("evaluate", stream=io.StringIO(), interval=60):
+        run_evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv",
                  folds=tiny_model.folds, device="cpu")  # fmt: skip
     # one stage per fold model, counting the proteins of its test fold
     assert [name for name, _, _ in seen] == ["fold 0: predicting its test fold",

@@ -12,8 +12,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from locflow.files import InputError
-from locflow.sequences import FastaRecord, _problem, normalize_sequence, read_fasta
+from locflow.data.sequences import FastaRecord, _problem, normalize_sequence, read_fasta
+from locflow.errors import InputError
 
 SETTINGS = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -23,9 +23,15 @@ from loopback import (
     release_archive,
 )
 
-from locflow.fetch import DEFAULT_QUERY, fetch_hpa, fetch_uniprot, hpa_url, release_urls
-from locflow.files import InputError
-from locflow.http import DownloadError, HttpClient, RetryPolicy, retry_after_seconds
+from locflow.data.fetch import (
+    DEFAULT_QUERY,
+    hpa_url,
+    release_urls,
+    run_fetch_hpa,
+    run_fetch_uniprot,
+)
+from locflow.data.http import DownloadError, HttpClient, RetryPolicy, retry_after_seconds
+from locflow.errors import InputError
 
 # Short waits and timeouts keep the suite fast; the retry logic itself is untouched.
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_wait=2.0, timeout=2.0, connect_timeout=2.0)
@@ -52,7 +58,7 @@ def expected_accessions() -> list[str]:
 def fetch(server: Loopback, out: Path, **kwargs):
     kwargs.setdefault("page_size", PAGE)
     kwargs.setdefault("policy", FAST)
-    return fetch_uniprot(out, base_url=server.url, **kwargs)
+    return run_fetch_uniprot(out, base_url=server.url, **kwargs)
 
 
 # --- UniProt REST search ------------------------------------------------------------------------
@@ -233,7 +239,7 @@ def test_release_archive_is_resumed_with_range_and_extracted(server, tmp_path):
     path = urlpath(release_urls(server.url, RELEASE)[0], server)
     server.files[path] = release_archive(entries)
     server.fail(path, kind="short")  # the first response breaks off half way
-    record = fetch_uniprot(tmp_path, release=RELEASE, base_url=server.url, policy=FAST)
+    record = run_fetch_uniprot(tmp_path, release=RELEASE, base_url=server.url, policy=FAST)
     first, second = server.hits(path)
     assert "Range" not in first["headers"]
     assert second["headers"]["Range"] == f"bytes={len(server.files[path]) // 2}-"
@@ -259,25 +265,25 @@ def test_release_falls_back_to_major_release_folder(server, tmp_path):
     path = urlpath(release_urls(server.url, "2020_01")[1], server)
     assert "previous_major_releases" in path
     server.files[path] = release_archive(flat_entries(2))
-    record = fetch_uniprot(tmp_path, release="2020_01", base_url=server.url, policy=FAST)
+    record = run_fetch_uniprot(tmp_path, release="2020_01", base_url=server.url, policy=FAST)
     assert record["entries"] == 2 and "previous_major_releases" in record["url"]
 
 
 def test_unknown_release_is_a_clear_error(server, tmp_path):
     with pytest.raises(DownloadError, match="release 1999_01: no Swiss-Prot archive at .* nor "):
-        fetch_uniprot(tmp_path, release="1999_01", base_url=server.url, policy=FAST)
+        run_fetch_uniprot(tmp_path, release="1999_01", base_url=server.url, policy=FAST)
     assert not any(tmp_path.glob("uniprot.dat.gz"))
 
 
 def test_bad_arguments_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="exclude each other"):
-        fetch_uniprot(tmp_path, query="x", release="2021_03")
+        run_fetch_uniprot(tmp_path, query="x", release="2021_03")
     with pytest.raises(InputError, match="2021_03"):
-        fetch_uniprot(tmp_path, release="2021-03")
-    with pytest.raises(InputError, match="--format"):
-        fetch_uniprot(tmp_path, fmt="xml")
-    with pytest.raises(InputError, match="--version"):
-        fetch_hpa(tmp_path, version="twenty")
+        run_fetch_uniprot(tmp_path, release="2021-03")
+    with pytest.raises(InputError, match="`fmt`"):
+        run_fetch_uniprot(tmp_path, fmt="xml")
+    with pytest.raises(InputError, match="`version`"):
+        run_fetch_hpa(tmp_path, version="twenty")
 
 
 # --- HPA ----------------------------------------------------------------------------------------
@@ -290,7 +296,7 @@ TSV = (
 
 def test_hpa_zip_is_downloaded_extracted_and_recorded(server, tmp_path):
     server.files["/download/subcellular_location.tsv.zip"] = hpa_zip(TSV)
-    record = fetch_hpa(tmp_path, version="v20", base_url=server.url, policy=FAST)
+    record = run_fetch_hpa(tmp_path, version="v20", base_url=server.url, policy=FAST)
     assert (tmp_path / "subcellular_location.tsv").read_bytes() == TSV
     assert record["version"] == "v20" and record["rows"] == 1
     assert record["columns"][:2] == ["Gene", "Gene name"]
@@ -303,7 +309,7 @@ def test_hpa_real_v20_table_survives_a_broken_transfer(server, tmp_path, shared_
     server.files["/download/subcellular_location.tsv.zip"] = hpa_zip(tsv)
     server.fail("subcellular_location.tsv.zip", kind="short")
     server.fail("subcellular_location.tsv.zip", status=503, retry_after="0")
-    record = fetch_hpa(tmp_path, version="20", base_url=server.url, policy=FAST)
+    record = run_fetch_hpa(tmp_path, version="20", base_url=server.url, policy=FAST)
     assert (tmp_path / "subcellular_location.tsv").read_bytes() == tsv
     assert record["rows"] == 12390
     assert len(server.hits("subcellular_location.tsv.zip")) == 3

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from locflow.files import InputError, atomic_path, read_text, write_text
+from locflow.data.files import atomic_path, read_text, write_text
+from locflow.errors import InputError
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:

@@ -15,17 +15,17 @@ import sys
 import pytest
 from trained_model import TinyModel, tiny_model  # noqa: F401  (session fixture)
 
-from locflow.checkpoint import (
+from locflow.data.files import file_sha256
+from locflow.data.tables import folds_table, read_folds, write_table
+from locflow.errors import InputError
+from locflow.evaluation.evaluate import run_evaluate
+from locflow.models.checkpoint import (
     TRAINING_DATA,
     check_held_out,
-    file_sha256,
     read_config,
     read_training_record,
     training_record,
 )
-from locflow.evaluate import evaluate
-from locflow.files import InputError
-from locflow.tables import folds_table, read_folds, write_table
 
 
 def _fold_of(path) -> dict[str, int]:
@@ -95,7 +95,7 @@ def test_evaluate_refuses_a_folds_table_that_tests_on_training_proteins(
     tmp_path,
 ):
     with pytest.raises(InputError, match=r"model fold 0 would score \d+ protein\(s\) it trained"):
-        evaluate(
+        run_evaluate(
             tiny_model.model,
             tiny_model.proteins,
             tmp_path / "cv",
@@ -136,7 +136,7 @@ def test_a_different_file_with_the_same_held_out_folds_is_accepted(
     path = tmp_path / "folds.parquet"
     write_table(folds_table([i for i, _ in kept], [f for _, f in kept]), path)
     assert file_sha256(path) != file_sha256(tiny_model.folds)
-    metrics = evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv", folds=path)
+    metrics = run_evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv", folds=path)
     assert metrics["held_out_check"] == {"unchecked_folds": []}
 
 
@@ -152,8 +152,8 @@ def test_old_model_folder_without_record_still_evaluates_with_one_warning(
         config = json.loads(path.read_text())
         del config[TRAINING_DATA]
         path.write_text(json.dumps(config))
-    with caplog.at_level(logging.WARNING, logger="locflow.evaluate"):
-        metrics = evaluate(
+    with caplog.at_level(logging.WARNING, logger="locflow.evaluation.evaluate"):
+        metrics = run_evaluate(
             old, tiny_model.proteins, tmp_path / "cv", folds=tiny_model.folds, device="cpu"
         )
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]

@@ -8,10 +8,12 @@ import pytest
 from homology_sets import hard_set
 from typer.testing import CliRunner
 
-from locflow import mmseqs
 from locflow.cli import app
-from locflow.files import InputError
-from locflow.homology_search import (
+from locflow.data.tables import write_table
+from locflow.errors import InputError
+from locflow.homology import mmseqs
+from locflow.homology.partition import partition_table
+from locflow.homology.search import (
     DEEP_SEARCH,
     chunk_queries,
     collapse_identical,
@@ -19,8 +21,6 @@ from locflow.homology_search import (
     parse_chunk,
     run_homology_search,
 )
-from locflow.partition import partition_table
-from locflow.tables import write_table
 
 OPTIONS = mmseqs.RunOptions(threads=2)
 
@@ -51,7 +51,7 @@ def test_chunks_cover_every_query_once():
         assert max(p.size for p in parts) - min(p.size for p in parts) <= 1
     assert parse_chunk("3/10") == (2, 10)
     for bad in ("0/3", "4/3", "x", "1-3"):
-        with pytest.raises(InputError, match="--chunk"):
+        with pytest.raises(InputError, match="`chunk`"):
             parse_chunk(bad)
 
 
@@ -113,8 +113,8 @@ def test_thorough_search_adds_the_chance_matches_of_short_proteins(tmp_path):
     # two share a fold. The chunked search finds the same.
     from homology_sets import mutate, random_protein
 
-    from locflow.homology_search import THOROUGH_SEARCH
-    from locflow.tables import protein_record, proteins_table
+    from locflow.data.tables import protein_record, proteins_table
+    from locflow.homology.search import THOROUGH_SEARCH
 
     rng = np.random.default_rng(21)
     longs = [random_protein(rng, 800) for _ in range(6)]

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from locflow.classes import LOCATIONS
 from locflow.cli import app
-from locflow.files import InputError
-from locflow.hpa import (
+from locflow.data.classes import LOCATIONS
+from locflow.data.hpa import (
     HpaGene,
     curate_hpa,
     human_entries_by_gene,
@@ -24,7 +23,8 @@ from locflow.hpa import (
     load_mapping,
     read_hpa,
 )
-from locflow.tables import read_proteins
+from locflow.data.tables import read_proteins
+from locflow.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "Gene\tGene name\tReliability\tMain location\tAdditional location\tEnhanced\tSupported\n"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from locflow.classes import LOCATIONS
-from locflow.curate import NO_CLASS, load_location_mapping
-from locflow.hpa import load_mapping as load_hpa_mapping
+from locflow.data.classes import LOCATIONS
+from locflow.data.curate import NO_CLASS, load_location_mapping
+from locflow.data.hpa import load_mapping as load_hpa_mapping
 
 UNIPROT = load_location_mapping()
 HPA = load_hpa_mapping()
@@ -132,8 +132,8 @@ def test_hpa_locations_agree_with_uniprot(hpa: str, uniprot: str) -> None:
 
 def test_hpa_gives_the_eight_classes_it_can() -> None:
     # HPA images human cells: no Extracellular (its secretion column is a prediction), no
-    # Plastid. DeepLoc 2.0 scores HPA on six of the eight (locflow.metrics).
-    from locflow.metrics import DEEPLOC2_HPA_CLASSES
+    # Plastid. DeepLoc 2.0 scores HPA on six of the eight (locflow.evaluation.metrics).
+    from locflow.evaluation.metrics import DEEPLOC2_HPA_CLASSES
 
     given = {c for c in HPA.values() if c}
     assert given == set(LOCATIONS) - {"Extracellular", "Plastid"}
@@ -143,8 +143,8 @@ def test_hpa_gives_the_eight_classes_it_can() -> None:
 def test_intermembrane_space_counts_as_membrane_as_in_deeploc() -> None:
     # Deliberate (docs/location_mapping.md, "Membrane flag"): DeepLoc 2.0's data marks soluble
     # intermembrane-space proteins membrane-bound; basement membrane stays extracellular.
-    from locflow.curate import is_membrane_term
-    from locflow.uniprot import LocationTerm
+    from locflow.data.curate import is_membrane_term
+    from locflow.data.uniprot import LocationTerm
 
     for term in UNIPROT:
         if "intermembrane space" in term and not _is_foreign(term):

@@ -9,8 +9,8 @@ import pytest
 import scipy.fft
 import torch
 
-from locflow.classes import SIGNALS
-from locflow.losses import (
+from locflow.data.classes import SIGNALS
+from locflow.models.losses import (
     POS_WEIGHTS,
     SIGNAL_WEIGHTS,
     attention_kl,

@@ -9,19 +9,19 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from locflow.classes import LOCATIONS, SIGNALS
-from locflow.files import InputError
-from locflow.metrics import (
+from locflow.data.classes import LOCATIONS, PROBABILITY_COLUMNS, SIGNAL_COLUMNS, SIGNALS
+from locflow.data.tables import protein_record, proteins_table, write_table
+from locflow.errors import InputError
+from locflow.evaluation.metrics import (
     attention_kl,
     binary_metrics,
     location_metrics,
+    run_score,
     score,
-    score_files,
     signal_metrics,
     summarize,
 )
-from locflow.predict import PREDICTIONS_SCHEMA, PROBABILITY_COLUMNS, SIGNAL_COLUMNS
-from locflow.tables import protein_record, proteins_table, write_table
+from locflow.prediction.writers import PREDICTIONS_SCHEMA
 
 CYT, NUC, EXT, MEM = 0, 1, 2, 3
 
@@ -190,7 +190,7 @@ def test_score_files_writes_json_and_tsv(tmp_path):
     truth_path = tmp_path / "truth.parquet"
     write_table(pa.Table.from_pylist(_prediction_rows(), schema=PREDICTIONS_SCHEMA), pred_path)
     write_table(_truth(), truth_path)
-    score_files(pred_path, truth_path, tmp_path / "metrics.json")
+    run_score(pred_path, truth_path, tmp_path / "metrics.json")
     data = json.loads((tmp_path / "metrics.json").read_text())
     assert data["locations"]["scored_classes"] == ["Cytoplasm", "Nucleus"]
     tsv = (tmp_path / "metrics.tsv").read_text().splitlines()
@@ -207,7 +207,7 @@ def test_score_refuses_predictions_that_match_nothing():
 def test_threshold_curve_equals_scikit_learn_per_threshold():
     from sklearn.metrics import f1_score, matthews_corrcoef
 
-    from locflow.metrics import threshold_curve
+    from locflow.training.thresholds import threshold_curve
 
     rng = np.random.default_rng(0)
     y = rng.random(200) < 0.3
@@ -223,7 +223,7 @@ def test_threshold_curve_equals_scikit_learn_per_threshold():
 
 
 def _score(pred, truth, *, thr_only=None, membrane=None, hpa=False):
-    from locflow.metrics import score_arrays
+    from locflow.evaluation.metrics import score_arrays
 
     n = len(truth)
     return score_arrays(
@@ -254,7 +254,7 @@ def test_threshold_only_scoring_is_reported_beside_the_predictor_rule():
 
 
 def test_hpa_set_is_also_scored_on_deeploc_six_classes():
-    from locflow.metrics import DEEPLOC2_HPA_CLASSES
+    from locflow.evaluation.metrics import DEEPLOC2_HPA_CLASSES
 
     assert set(DEEPLOC2_HPA_CLASSES) == {
         "Cytoplasm",

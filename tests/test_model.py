@@ -6,19 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from locflow.checkpoint import load_fold, predict_batch, read_config, save_fold
-from locflow.classes import SIGNALS
-from locflow.cnn import DilatedResNet, encode
-from locflow.files import InputError
-from locflow.model import (
-    GAUSSIAN_5,
-    OUTPUTS,
-    LocModel,
-    gaussian_smooth,
-    make_batch,
-    probabilities_to_labels,
-    token_batches,
-)
+from locflow.data.classes import OUTPUTS, SIGNALS
+from locflow.errors import InputError
+from locflow.models.batches import make_batch, token_batches
+from locflow.models.checkpoint import load_fold, predict_batch, read_config, save_fold
+from locflow.models.cnn import DilatedResNet, encode
+from locflow.models.head import GAUSSIAN_5, LocModel, gaussian_smooth, probabilities_to_labels
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -224,7 +217,7 @@ def _cnn_config() -> dict:
 
 
 def test_checkpoint_round_trip(tmp_path) -> None:
-    from locflow.checkpoint import build_model
+    from locflow.models.checkpoint import build_model
 
     torch.manual_seed(3)
     config = _cnn_config()
@@ -247,7 +240,7 @@ def test_checkpoint_round_trip(tmp_path) -> None:
 
 
 def test_load_fold_rejects_foreign_or_mismatched_files(tmp_path) -> None:
-    from locflow.checkpoint import build_model
+    from locflow.models.checkpoint import build_model
 
     config = _cnn_config()
     save_fold(tmp_path / "fold0", build_model(config), config)

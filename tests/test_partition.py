@@ -12,19 +12,14 @@ import scipy.sparse as sp
 from homology_sets import hard_set, mutate, mutate_blocks, random_protein
 from typer.testing import CliRunner
 
-from locflow import mmseqs
-from locflow.audit import audit_tables
 from locflow.cli import app
-from locflow.files import InputError
-from locflow.homology_filter import FILTER_SEARCH, filter_homologs
-from locflow.partition import (
-    DEEP_SEARCH,
-    EXHAUSTIVE_MAX_CELLS,
-    EXHAUSTIVE_SEARCH,
-    FAST_SEARCH,
+from locflow.data.tables import protein_record, proteins_table, read_folds, write_table
+from locflow.errors import InputError
+from locflow.homology import mmseqs
+from locflow.homology.audit import audit_tables
+from locflow.homology.filter import FILTER_SEARCH, filter_homologs
+from locflow.homology.partition import (
     REMOVED,
-    THOROUGH_SEARCH,
-    choose_search,
     min_vertex_cut,
     pack_folds,
     partition_table,
@@ -32,7 +27,14 @@ from locflow.partition import (
     restore_removed,
     split_component,
 )
-from locflow.tables import protein_record, proteins_table, read_folds, write_table
+from locflow.homology.search import (
+    DEEP_SEARCH,
+    EXHAUSTIVE_MAX_CELLS,
+    EXHAUSTIVE_SEARCH,
+    FAST_SEARCH,
+    THOROUGH_SEARCH,
+    choose_search,
+)
 
 OPTIONS = mmseqs.RunOptions(threads=2)
 
@@ -298,12 +300,12 @@ def test_choose_search_by_alignment_budget():
     assert choose_search(["A" * side] * 10, "exhaustive") == EXHAUSTIVE_SEARCH
     assert choose_search(["AAAA"], "fast") == FAST_SEARCH
     assert choose_search(["AAAA"], "thorough") == THOROUGH_SEARCH
-    with pytest.raises(InputError, match="--search"):
+    with pytest.raises(InputError, match="`search`"):
         choose_search(["AAAA"], "tiered")
 
 
 def test_partition_rejects_bad_settings(hard):
-    with pytest.raises(InputError, match="--folds"):
+    with pytest.raises(InputError, match="`k`"):
         partition_table(hard.table(), k=1)
     bad = proteins_table([protein_record("x1", "MKV1LL", ["Nucleus"])])
     with pytest.raises(InputError, match="x1"):

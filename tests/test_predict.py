@@ -13,18 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 from trained_model import TinyModel, tiny_model  # noqa: F401  (session fixture)
 
-from locflow.checkpoint import load_fold, predict_batch
-from locflow.classes import LOCATIONS
-from locflow.files import InputError
-from locflow.predict import (
-    CSV_COLUMNS,
-    DEEPLOC_SIGNAL_NAMES,
-    Ensemble,
-    EnsembleOutput,
-    load_ensemble,
-    predict_fasta,
-    read_attention,
-)
+from locflow.data.classes import LOCATIONS
+from locflow.data.tables import read_attention
+from locflow.errors import InputError
+from locflow.models.checkpoint import load_fold, predict_batch
+from locflow.prediction.ensemble import Ensemble, EnsembleOutput, load_ensemble
+from locflow.prediction.predict import run_predict
+from locflow.prediction.writers import CSV_COLUMNS, DEEPLOC_SIGNAL_NAMES
 
 AA = "ACDEFGHIKLMNPQRSTVWY"
 
@@ -62,7 +57,7 @@ def bad_fasta(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def predicted(tiny_model: TinyModel, bad_fasta, tmp_path_factory):  # noqa: F811
     out = tmp_path_factory.mktemp("pred")
-    summary = predict_fasta(bad_fasta[0], tiny_model.model, out, device="cpu", plots=True)
+    summary = run_predict(bad_fasta[0], tiny_model.model, out, device="cpu", plots=True)
     return out, summary
 
 
@@ -148,8 +143,8 @@ def test_ensemble_averages_fold_models(tiny_model: TinyModel):  # noqa: F811
 
 def test_batching_and_chunking_do_not_change_results(tiny_model, bad_fasta, tmp_path):  # noqa: F811
     a, b = tmp_path / "a", tmp_path / "b"
-    predict_fasta(bad_fasta[0], tiny_model.model, a, device="cpu", tokens_per_batch=100_000)
-    predict_fasta(
+    run_predict(bad_fasta[0], tiny_model.model, a, device="cpu", tokens_per_batch=100_000)
+    run_predict(
         bad_fasta[0], tiny_model.model, b, device="cpu", tokens_per_batch=50, chunk_residues=100
     )
     ta, tb = (pq.read_table(p / "predictions.parquet").to_pydict() for p in (a, b))
@@ -180,7 +175,7 @@ def test_attention_file_of_a_many_chunk_run(tiny_model, tmp_path):  # noqa: F811
     fasta = tmp_path / "many.fasta"
     fasta.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
-    summary = predict_fasta(fasta, tiny_model.model, out, device="cpu", chunk_residues=500)
+    summary = run_predict(fasta, tiny_model.model, out, device="cpu", chunk_residues=500)
     assert summary["predicted"] == len(ids)
     att = read_attention(out / "attention.h5")
     assert list(att) == ids
@@ -207,7 +202,7 @@ def test_empty_fasta_is_a_clear_error(tiny_model, tmp_path):  # noqa: F811
     empty = tmp_path / "empty.fasta"
     empty.write_text("")
     with pytest.raises(InputError, match="empty"):
-        predict_fasta(empty, tiny_model.model, tmp_path / "out", device="cpu")
+        run_predict(empty, tiny_model.model, tmp_path / "out", device="cpu")
     assert not (tmp_path / "out" / "predictions.parquet").exists()
     cmd = [
         sys.executable,
@@ -230,7 +225,7 @@ def test_empty_fasta_is_a_clear_error(tiny_model, tmp_path):  # noqa: F811
 
 def test_missing_model_folder_is_a_clear_error(tmp_path, bad_fasta):
     with pytest.raises(InputError, match="nomodel: model folder not found"):
-        predict_fasta(bad_fasta[0], tmp_path / "nomodel", tmp_path / "out", device="cpu")
+        run_predict(bad_fasta[0], tmp_path / "nomodel", tmp_path / "out", device="cpu")
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="empty: no trained fold"):
-        predict_fasta(bad_fasta[0], tmp_path / "empty", tmp_path / "out", device="cpu")
+        run_predict(bad_fasta[0], tmp_path / "empty", tmp_path / "out", device="cpu")

@@ -13,14 +13,14 @@ from trained_model import (  # noqa: F401  (session fixtures)
     tiny_model,
 )
 
-from locflow.files import InputError
-from locflow.report import DEEPLOC2_PUBLISHED, build_report, load_run
+from locflow.errors import InputError
+from locflow.evaluation.report import DEEPLOC2_PUBLISHED, load_run, run_report
 
 
 @pytest.fixture(scope="module")
 def report(evaluations: Evaluations, tmp_path_factory):  # noqa: F811
     out = tmp_path_factory.mktemp("report") / "report.html"
-    result = build_report([evaluations.cv, evaluations.test], out)
+    result = run_report([evaluations.cv, evaluations.test], out)
     return out, result
 
 
@@ -73,7 +73,7 @@ def test_report_puts_published_numbers_beside_ours(report, evaluations):  # noqa
 
 def test_report_refuses_a_folder_without_metrics(tmp_path):
     with pytest.raises(InputError, match="no metrics.json"):
-        build_report([tmp_path], tmp_path / "r.html")
+        run_report([tmp_path], tmp_path / "r.html")
 
 
 def test_report_compares_hpa_on_six_classes_and_labels_every_scoring(
@@ -82,7 +82,7 @@ def test_report_compares_hpa_on_six_classes_and_labels_every_scoring(
     tmp_path,
 ):
     out = tmp_path / "report.html"
-    build_report([evaluations.cv, hpa_evaluation.folder], out)
+    run_report([evaluations.cv, hpa_evaluation.folder], out)
     md = out.with_suffix(".md").read_text()
     hpa = load_run(hpa_evaluation.folder).metrics["metrics"]
     paper = _table(md, "Localization, scored as in DeepLoc 2.0's paper")

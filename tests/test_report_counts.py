@@ -14,9 +14,10 @@ from trained_model import (  # noqa: F401  (session fixtures)
     tiny_model,
 )
 
-from locflow import plots
-from locflow.classes import LOCATIONS
-from locflow.report import load_run, localization_table, per_class_table, signal_table
+from locflow.data.classes import LOCATIONS
+from locflow.evaluation import plots
+from locflow.evaluation.report import load_run, localization_table, per_class_table, signal_table
+from locflow.prediction import plots as protein_plots
 
 
 def _row(table, first: str) -> list[str]:
@@ -46,7 +47,7 @@ def test_no_membrane_mcc_without_membrane_truth(hpa_evaluation: HpaEvaluation): 
 @pytest.fixture
 def figures(monkeypatch):
     kept = []
-    save = plots._save
+    save = protein_plots.save_figure
 
     def keep(fig, path):
         fig.canvas.draw()  # lay out now: the tick boxes are measured before the figure closes
@@ -58,7 +59,7 @@ def figures(monkeypatch):
         kept.append(fig)
         return save(fig, path)
 
-    monkeypatch.setattr(plots, "_save", keep)
+    monkeypatch.setattr(protein_plots, "save_figure", keep)
     return kept
 
 
@@ -78,8 +79,9 @@ def test_mcc_bar_tick_labels_do_not_overlap(figures, tmp_path):
 def test_attention_plot_title_and_fallback_note(figures, tmp_path):
     probs = {c: 0.05 for c in LOCATIONS} | {"Nucleus": 0.3}
     thresholds = {c: 0.5 for c in LOCATIONS}
-    plots.attention_plot("MKV" * 30, np.full(90, 1 / 90), tmp_path / "a.png", title="P12345",
-                         locations=probs, predicted=["Nucleus"], thresholds=thresholds)  # fmt: skip
+    protein_plots.attention_plot("MKV" * 30, np.full(90, 1 / 90), tmp_path / "a.png",
+                                 title="P12345", locations=probs, predicted=["Nucleus"],
+                                 thresholds=thresholds)  # fmt: skip
     texts = [t.get_text() for ax in figures[0].axes for t in ax.texts] + [
         ax.get_title(loc="left") for ax in figures[0].axes
     ]
@@ -88,9 +90,9 @@ def test_attention_plot_title_and_fallback_note(figures, tmp_path):
     assert "Nucleus: below its threshold; no location reached one" in joined
     # No note when the predicted location is above its threshold.
     figures.clear()
-    plots.attention_plot("MKV" * 30, np.full(90, 1 / 90), tmp_path / "b.png", title="P2",
-                         locations=probs | {"Nucleus": 0.9}, predicted=["Nucleus"],
-                         thresholds=thresholds)  # fmt: skip
+    protein_plots.attention_plot("MKV" * 30, np.full(90, 1 / 90), tmp_path / "b.png", title="P2",
+                                 locations=probs | {"Nucleus": 0.9}, predicted=["Nucleus"],
+                                 thresholds=thresholds)  # fmt: skip
     assert not any(
         "below its threshold" in t.get_text() for ax in figures[0].axes for t in ax.texts
     )

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from trained_model import TinyModel, tiny_model  # noqa: F401  (session fixture)
 
-from locflow.files import InputError
-from locflow.predict import load_ensemble
+from locflow.errors import InputError
+from locflow.prediction.ensemble import load_ensemble
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -65,8 +65,8 @@ def test_interrupted_fold_is_refused(tiny_model, tmp_path):  # noqa: F811
 
 
 def test_partition_of_an_empty_table_is_an_error(tmp_path):
-    from locflow.partition import run_partition
-    from locflow.tables import proteins_table, write_table
+    from locflow.data.tables import proteins_table, write_table
+    from locflow.homology.partition import run_partition
 
     empty = tmp_path / "proteins.parquet"
     write_table(proteins_table([]), empty)
@@ -78,13 +78,13 @@ def test_partition_of_an_empty_table_is_an_error(tmp_path):
 def test_partition_of_fewer_proteins_than_folds_warns(tmp_path, caplog):
     import logging
 
-    from locflow.partition import partition_table
-    from locflow.tables import protein_record, proteins_table
+    from locflow.data.tables import protein_record, proteins_table
+    from locflow.homology.partition import partition_table
 
     seqs = ["MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ", "MSDNGPQNQRNAPRITFGGPSDSTGSNQNGERS",
             "MADQLTEEQIAEFKEAFSLFDKDGDGTITTKEL"]  # fmt: skip
     table = proteins_table([protein_record(f"P{i}", s, ["Nucleus"]) for i, s in enumerate(seqs)])
-    with caplog.at_level(logging.WARNING, logger="locflow.partition"):
+    with caplog.at_level(logging.WARNING, logger="locflow.homology.partition"):
         _, report = partition_table(table, k=5)
     text = " ".join(r.getMessage() for r in caplog.records)
     assert "3 proteins into 5 folds" in text and "have no proteins" in text
@@ -92,8 +92,8 @@ def test_partition_of_fewer_proteins_than_folds_warns(tmp_path, caplog):
 
 
 def test_evaluate_refuses_a_folds_table_covering_part_of_a_test_fold(tiny_model, tmp_path):  # noqa: F811
-    from locflow.evaluate import evaluate
-    from locflow.tables import folds_table, read_folds, write_table
+    from locflow.data.tables import folds_table, read_folds, write_table
+    from locflow.evaluation.evaluate import run_evaluate
 
     table = read_folds(tiny_model.folds).to_pydict()
     pairs = list(zip(table["id"], table["fold"], strict=True))
@@ -101,7 +101,9 @@ def test_evaluate_refuses_a_folds_table_covering_part_of_a_test_fold(tiny_model,
     path = tmp_path / "half.parquet"
     write_table(folds_table([i for i, _ in half], [f for _, f in half]), path)
     with pytest.raises(InputError, match=r"half.parquet: puts only \d+ of model fold 0's"):
-        evaluate(tiny_model.model, tiny_model.proteins, tmp_path / "cv", folds=path, device="cpu")
+        run_evaluate(
+            tiny_model.model, tiny_model.proteins, tmp_path / "cv", folds=path, device="cpu"
+        )
     assert not (tmp_path / "cv").exists()
 
 
@@ -115,15 +117,15 @@ def _tiny_fasta(tmp_path: Path, ids: list[str]) -> Path:
 
 
 def test_second_run_into_a_locked_out_folder_stops(tiny_model, tmp_path):  # noqa: F811
-    from locflow.files import owned_folder
-    from locflow.predict import predict_fasta
+    from locflow.data.files import owned_folder
+    from locflow.prediction.predict import run_predict
 
     fasta, out = _tiny_fasta(tmp_path, ["a"]), tmp_path / "out"
     with owned_folder(out):  # a first run is still writing
         with pytest.raises(InputError, match="another locflow run .* is writing into this"):
-            predict_fasta(fasta, tiny_model.model, out, device="cpu")
+            run_predict(fasta, tiny_model.model, out, device="cpu")
         assert not (out / "predictions.parquet").exists()
-    predict_fasta(fasta, tiny_model.model, out, device="cpu")  # released: runs
+    run_predict(fasta, tiny_model.model, out, device="cpu")  # released: runs
     assert (out / "summary.json").exists()
 
 
@@ -131,10 +133,10 @@ def test_lock_of_a_killed_run_does_not_block(tmp_path):
     import subprocess
     import sys
 
-    from locflow.files import owned_folder
+    from locflow.data.files import owned_folder
 
     out = tmp_path / "out"
-    code = "import sys, time\nfrom locflow.files import owned_folder\n"
+    code = "import sys, time\nfrom locflow.data.files import owned_folder\n"
     code += f"with owned_folder({str(out)!r}):\n"
     code += "    print('locked', flush=True)\n    time.sleep(60)\n"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
@@ -151,31 +153,31 @@ def test_lock_of_a_killed_run_does_not_block(tmp_path):
 
 
 def test_run_removes_a_killed_runs_leftovers_and_old_plots(tiny_model, tmp_path):  # noqa: F811
-    from locflow.predict import predict_fasta
+    from locflow.prediction.predict import run_predict
 
     out = tmp_path / "out"
-    predict_fasta(_tiny_fasta(tmp_path, ["old1", "old2"]), tiny_model.model, out, plots=True,
+    run_predict(_tiny_fasta(tmp_path, ["old1", "old2"]), tiny_model.model, out, plots=True,
                   device="cpu")  # fmt: skip
     # What a kill -9 during a second run leaves: hidden temporaries, a half-written plots copy.
     (out / ".results.csv.x1y2.tmp").write_text("partial")
     (out / ".plots.abcd.tmp").mkdir()
     (out / ".plots.abcd.tmp" / "half.png").write_bytes(b"\x89PNG")
     (out / ".plots.abcd.tmp" / ".half.csv.q.tmp").write_text("AA")
-    predict_fasta(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
+    run_predict(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
                   device="cpu")  # fmt: skip
     assert sorted(p.name for p in out.iterdir()) == [
         "attention.h5", "plots", "predictions.parquet", "results.csv", "summary.json",
     ]  # fmt: skip
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["new.csv", "new.png"]
-    predict_fasta(_tiny_fasta(tmp_path, ["newer"]), tiny_model.model, out, device="cpu")
+    run_predict(_tiny_fasta(tmp_path, ["newer"]), tiny_model.model, out, device="cpu")
     assert not (out / "plots").exists()  # no plots asked: none from an older run stay
 
 
 def test_plots_of_a_failed_run_never_replace_the_old_ones(tiny_model, tmp_path, monkeypatch):  # noqa: F811
-    import locflow.predict as predict
+    import locflow.prediction.predict as predict
 
     out = tmp_path / "out"
-    predict.predict_fasta(_tiny_fasta(tmp_path, ["old"]), tiny_model.model, out, plots=True,
+    predict.run_predict(_tiny_fasta(tmp_path, ["old"]), tiny_model.model, out, plots=True,
                           device="cpu")  # fmt: skip
 
     def broken(*args, **kwargs):
@@ -183,7 +185,7 @@ def test_plots_of_a_failed_run_never_replace_the_old_ones(tiny_model, tmp_path, 
 
     monkeypatch.setattr(predict, "_write_plots", broken)
     with pytest.raises(RuntimeError):
-        predict.predict_fasta(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
+        predict.run_predict(_tiny_fasta(tmp_path, ["new"]), tiny_model.model, out, plots=True,
                               device="cpu")  # fmt: skip
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["old.csv", "old.png"]
     assert not list(out.glob(".*.tmp"))
@@ -254,24 +256,22 @@ def test_config_that_does_not_match_its_weights(tiny_model, tmp_path, change, me
 
 @pytest.mark.parametrize("device", ["tpu", "cuda:x", "meta"])
 def test_bad_device_is_an_input_error(device):
-    from locflow.backbones import resolve_device as backbone_device
-    from locflow.train import resolve_device
+    from locflow.runtime import resolve_device
 
-    for resolve in (resolve_device, backbone_device):
-        with pytest.raises(InputError, match=f"--device {device}"):
-            resolve(device)
+    with pytest.raises(InputError, match=f"`device` {device}"):
+        resolve_device(device)
 
 
 @pytest.mark.parametrize("kind", ["file", "uncreatable"])
 def test_out_that_is_a_file_or_cannot_be_created(tiny_model, tmp_path, kind):  # noqa: F811
-    from locflow.predict import predict_fasta
+    from locflow.prediction.predict import run_predict
 
     blocker = tmp_path / "blocker"
     blocker.write_text("a file")
     out = blocker if kind == "file" else blocker / "sub"
     expected = "exists and is not a folder" if kind == "file" else "cannot create the folder"
-    with pytest.raises(InputError, match=f"--out {out}: {expected}"):
-        predict_fasta(_tiny_fasta(tmp_path, ["a"]), tiny_model.model, out, device="cpu")
+    with pytest.raises(InputError, match=f"`out` {out}: {expected}"):
+        run_predict(_tiny_fasta(tmp_path, ["a"]), tiny_model.model, out, device="cpu")
 
 
 # --- item 9: ids cannot become spreadsheet formulas --------------------------------------------
@@ -282,11 +282,11 @@ def test_results_csv_neutralises_formula_ids(tiny_model, tmp_path):  # noqa: F81
 
     import pyarrow.parquet as pq
 
-    from locflow.predict import predict_fasta
+    from locflow.prediction.predict import run_predict
 
     ids = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "ok_id"]
     out = tmp_path / "out"
-    predict_fasta(_tiny_fasta(tmp_path, ids), tiny_model.model, out, device="cpu")
+    run_predict(_tiny_fasta(tmp_path, ids), tiny_model.model, out, device="cpu")
     with open(out / "results.csv", newline="") as fh:
         written = [row["Protein_ID"] for row in csv.DictReader(fh)]
     assert written == ["'" + i for i in ids[:4]] + ["ok_id"]

@@ -8,16 +8,19 @@ import pytest
 import torch
 from test_train import planted_set
 
-from locflow.checkpoint import build_model, input_kind, load_fold, predict_batch, save_fold
-from locflow.files import InputError
-from locflow.model import OUTPUTS, LocModel, make_batch
-from locflow.registry import (
+from locflow.data.classes import OUTPUTS
+from locflow.errors import InputError
+from locflow.models.batches import make_batch
+from locflow.models.checkpoint import build_model, input_kind, load_fold, predict_batch, save_fold
+from locflow.models.head import LocModel
+from locflow.models.registry import (
     BACKBONE_SPECS,
     SCRATCH_BACKBONES,
     backbone_spec,
     count_parameters,
 )
-from locflow.train import TrainSettings, train_fold
+from locflow.training.fold import run_train
+from locflow.training.settings import TrainSettings
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -137,22 +140,24 @@ def test_train_fold_resume_and_reload(name: str, tmp_path) -> None:
     proteins, folds = planted_set(tmp_path / "data", per_fold=8)
     base = {"fold": 0, "backbone": name, name: TINY[name], "tokens_per_batch": 512, "seed": 2}
     settings = TrainSettings(epochs=1, device="cpu", signal_epochs=5, **base)
-    config = train_fold(proteins, folds, tmp_path / "m", settings)
+    config = run_train(proteins, folds, tmp_path / "m", settings=settings)
     assert config["backbone"] == name and config[name] == backbone_spec(name).options(TINY[name])
     assert config["dim"] == 16  # proteinbert: the local width; birnn: 2 x hidden
     model, cfg = load_fold(tmp_path / "m" / "fold0")
     assert count_parameters(model) > 0
     assert cfg["validation"]["label_count"] == config["validation"]["label_count"]
     # A second run with more epochs resumes; another shape of the backbone is refused.
-    resumed = train_fold(
-        proteins, folds, tmp_path / "m", TrainSettings(epochs=2, device="cpu", **base)
+    resumed = run_train(
+        proteins, folds, tmp_path / "m", settings=TrainSettings(epochs=2, device="cpu", **base)
     )
     assert resumed["training"]["epochs_run"] == 2
     other = {**base, name: {**TINY[name], "dropout": 0.5}}
     with pytest.raises(InputError, match=f"other settings.*{name}"):
-        train_fold(proteins, folds, tmp_path / "m", TrainSettings(epochs=3, **other))
+        run_train(proteins, folds, tmp_path / "m", settings=TrainSettings(epochs=3, **other))
     with pytest.raises(InputError, match=f"not {name}"):
-        train_fold(proteins, folds, tmp_path / "x", TrainSettings(epochs=1, lora=True, **base))
+        run_train(
+            proteins, folds, tmp_path / "x", settings=TrainSettings(epochs=1, lora=True, **base)
+        )
 
 
 def test_time_budget_stops_between_epochs(tmp_path) -> None:
@@ -160,7 +165,7 @@ def test_time_budget_stops_between_epochs(tmp_path) -> None:
     settings = TrainSettings(
         fold=0, epochs=50, cnn=TINY["cnn"], device="cpu", signal_epochs=2, max_seconds=1e-6
     )
-    config = train_fold(proteins, folds, tmp_path / "m", settings)
+    config = run_train(proteins, folds, tmp_path / "m", settings=settings)
     assert config["training"]["epochs_run"] == 1  # at least one epoch, then the budget
     assert config["training"]["stopped_by_time_budget"] is True
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from locflow.files import InputError
-from locflow.sequences import (
+from locflow.data.sequences import (
     FastaRecord,
     SeenIds,
     looks_like_dna,
@@ -22,6 +21,7 @@ from locflow.sequences import (
     read_fasta,
     sequence_hash,
 )
+from locflow.errors import InputError
 
 
 def _write(tmp_path: Path, data: str | bytes, name: str = "in.fasta") -> Path:

@@ -11,9 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from trained_model import evaluations, tiny_model  # noqa: F401
 
-import locflow.shipped as shipped
-from locflow.checkpoint import file_sha256, list_folds, read_config
-from locflow.files import InputError, read_json
+import locflow.prediction.shipped as shipped
+from locflow.data.files import file_sha256, read_json
+from locflow.errors import InputError
+from locflow.models.checkpoint import list_folds, read_config
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -143,7 +144,7 @@ REAL = shipped.DEFAULT_MODEL_DIR
 
 @pytest.mark.skipif(not shipped.has_model(REAL), reason="no shipped model yet (make model)")
 def test_the_shipped_model_loads_names_its_data_and_predicts(tmp_path, monkeypatch, capsys):
-    from locflow.demo_data import make_demo_data
+    from locflow.demo.data.make import run_make_demo_data
 
     assert shipped.model_size(REAL) <= shipped.SIZE_LIMIT
     prov = read_json(REAL / "provenance.json")
@@ -155,7 +156,7 @@ def test_the_shipped_model_loads_names_its_data_and_predicts(tmp_path, monkeypat
         assert record["proteins_table"]["sha256"] == prov["data"]["proteins_table"]["sha256"]
     card = (REAL / "MODEL_CARD.md").read_text()
     assert card == shipped.model_card(prov, metrics, shipped.model_size(REAL) - len(card.encode()))
-    make_demo_data(tmp_path / "demo", seed=1, proteins=20, proteome=15)
+    run_make_demo_data(tmp_path / "demo", seed=1, proteins=20, proteome=15)
     fasta = str(tmp_path / "demo" / "proteome.fasta")
     code, err = _predict(
         ["predict", fasta, "--out", str(tmp_path / "d"), "--device", "cpu"], monkeypatch, capsys

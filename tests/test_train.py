@@ -11,18 +11,15 @@ import pytest
 import torch
 from sklearn.metrics import matthews_corrcoef
 
-from locflow.checkpoint import load_fold, predict_batch
-from locflow.classes import LOCATIONS
-from locflow.files import InputError
-from locflow.model import probabilities_to_labels
-from locflow.tables import folds_table, protein_record, proteins_table, write_table
-from locflow.train import (
-    TrainSettings,
-    choose_thresholds,
-    load_split,
-    mcc_thresholds,
-    train_fold,
-)
+from locflow.data.classes import LOCATIONS
+from locflow.data.tables import folds_table, protein_record, proteins_table, write_table
+from locflow.errors import InputError
+from locflow.models.checkpoint import load_fold, predict_batch
+from locflow.models.head import probabilities_to_labels
+from locflow.training.fold import run_train
+from locflow.training.settings import TrainSettings
+from locflow.training.split import load_split
+from locflow.training.thresholds import choose_thresholds, mcc_thresholds
 
 AA = "ACDEFGHIKLMNPQRSTVWY"
 NLS = "PKKKRKV"
@@ -77,7 +74,7 @@ def test_split_uses_whole_folds_and_never_the_test_fold(tmp_path) -> None:
 def test_learns_planted_signals(tmp_path) -> None:
     proteins, folds = planted_set(tmp_path / "data", per_fold=60)
     settings = TrainSettings(fold=0, epochs=5, tokens_per_batch=2048, cnn=SMALL_CNN, seed=1)
-    config = train_fold(proteins, folds, tmp_path / "model", settings)
+    config = run_train(proteins, folds, tmp_path / "model", settings=settings)
     assert config["validation_fold"] == 1
 
     # Score the untouched test fold 0 with the saved model and its validation thresholds.
@@ -107,10 +104,10 @@ def test_learns_planted_signals(tmp_path) -> None:
 def test_resume_continues_exactly(tmp_path) -> None:
     proteins, folds = planted_set(tmp_path / "data", per_fold=12)
     base = {"fold": 0, "tokens_per_batch": 1024, "cnn": SMALL_CNN, "seed": 5}
-    straight = train_fold(proteins, folds, tmp_path / "a", TrainSettings(epochs=2, **base))
-    first = train_fold(proteins, folds, tmp_path / "b", TrainSettings(epochs=1, **base))
+    straight = run_train(proteins, folds, tmp_path / "a", settings=TrainSettings(epochs=2, **base))
+    first = run_train(proteins, folds, tmp_path / "b", settings=TrainSettings(epochs=1, **base))
     assert first["training"]["epochs_run"] == 1
-    resumed = train_fold(proteins, folds, tmp_path / "b", TrainSettings(epochs=2, **base))
+    resumed = run_train(proteins, folds, tmp_path / "b", settings=TrainSettings(epochs=2, **base))
     assert resumed["training"]["epochs_run"] == 2
     assert resumed["training"]["history"] == straight["training"]["history"]
     a, _ = load_fold(tmp_path / "a" / "fold0")
@@ -119,26 +116,28 @@ def test_resume_continues_exactly(tmp_path) -> None:
         assert torch.allclose(va, vb, atol=1e-6), name
     # Changing a setting that shapes training is refused instead of silently mixing runs.
     with pytest.raises(InputError, match="other settings"):
-        train_fold(proteins, folds, tmp_path / "b", TrainSettings(epochs=3, **{**base, "seed": 6}))
+        run_train(
+            proteins, folds, tmp_path / "b", settings=TrainSettings(epochs=3, **{**base, "seed": 6})
+        )
 
 
 def test_resume_refuses_changed_proteins_or_folds_table(tmp_path) -> None:
     """A resume after the proteins or folds table changed would mix two data sets silently."""
     proteins, folds = planted_set(tmp_path / "data", per_fold=6)
     base = {"fold": 0, "tokens_per_batch": 1024, "cnn": SMALL_CNN, "seed": 5}
-    train_fold(proteins, folds, tmp_path / "m", TrainSettings(epochs=1, **base))
+    run_train(proteins, folds, tmp_path / "m", settings=TrainSettings(epochs=1, **base))
     saved_proteins, saved_folds = proteins.read_bytes(), folds.read_bytes()
     planted_set(tmp_path / "data", per_fold=6, seed=1)  # same ids, other sequences
     folds.write_bytes(saved_folds)
     with pytest.raises(InputError, match="other data.*proteins_table"):
-        train_fold(proteins, folds, tmp_path / "m", TrainSettings(epochs=2, **base))
+        run_train(proteins, folds, tmp_path / "m", settings=TrainSettings(epochs=2, **base))
     proteins.write_bytes(saved_proteins)
     ids = [f"P{f}_{i}" for f in range(4) for i in range(6)]
     write_table(folds_table(ids, [(n + 1) % 4 for n in range(len(ids))]), folds)
     with pytest.raises(InputError, match="other data.*folds_table"):
-        train_fold(proteins, folds, tmp_path / "m", TrainSettings(epochs=2, **base))
+        run_train(proteins, folds, tmp_path / "m", settings=TrainSettings(epochs=2, **base))
     folds.write_bytes(saved_folds)  # the original tables resume
-    resumed = train_fold(proteins, folds, tmp_path / "m", TrainSettings(epochs=2, **base))
+    resumed = run_train(proteins, folds, tmp_path / "m", settings=TrainSettings(epochs=2, **base))
     assert resumed["training"]["epochs_run"] == 2
 
 
@@ -165,7 +164,7 @@ def test_cli_train_and_bad_input(tmp_path, monkeypatch, capsys) -> None:
 
 
 def _tiny(name: str, folder: Path) -> Path:
-    from locflow.backbones import random_checkpoint
+    from locflow.models.backbones import random_checkpoint
 
     return random_checkpoint(name, folder, seed=0, layers=2, hidden=32, heads=4, ffn=64)
 
@@ -179,14 +178,14 @@ def tiny_esm(tmp_path_factory) -> Path:
 def test_lora_trains_only_adapters_and_head(tmp_path, tiny_esm, name) -> None:
     from safetensors.torch import load_file
 
-    from locflow.backbones import load_backbone
+    from locflow.models.backbones import load_backbone
 
     checkpoint = tiny_esm if name == "esm2" else _tiny(name, tmp_path / name)
     proteins, folds = planted_set(tmp_path / "data", per_fold=9)
     settings = TrainSettings(
         fold=0, backbone=name, checkpoint=str(checkpoint), lora=True, epochs=1, device="cpu"
     )
-    config = train_fold(proteins, folds, tmp_path / "model", settings)
+    config = run_train(proteins, folds, tmp_path / "model", settings=settings)
     assert config["lora"] and config["dim"] == 32
     stored = load_file(tmp_path / "model" / "fold0" / "weights.safetensors")
     encoder_keys = [k for k in stored if k.startswith("encoder.")]
@@ -209,9 +208,9 @@ def test_lora_trains_only_adapters_and_head(tmp_path, tiny_esm, name) -> None:
 
 
 def test_frozen_backbone_from_stored_embeddings(tmp_path, tiny_esm) -> None:
-    from locflow.backbones import load_backbone
-    from locflow.embed import embed_sequences
-    from locflow.tables import read_proteins
+    from locflow.data.tables import read_proteins
+    from locflow.models.backbones import load_backbone
+    from locflow.models.embed import embed_sequences
 
     proteins, folds = planted_set(tmp_path / "data", per_fold=9)
     sequences = read_proteins(proteins).column("sequence").to_pylist()
@@ -220,13 +219,13 @@ def test_frozen_backbone_from_stored_embeddings(tmp_path, tiny_esm) -> None:
     settings = TrainSettings(
         fold=1, backbone="esm2", embeddings=str(tmp_path / "emb.h5"), epochs=1, device="cpu"
     )
-    config = train_fold(proteins, folds, tmp_path / "model", settings)
+    config = run_train(proteins, folds, tmp_path / "model", settings=settings)
     assert not config["lora"] and config["dim"] == 32
     model, cfg = load_fold(tmp_path / "model" / "fold1")
     assert model.encoder is None
     # The same protein through stored embeddings and through the live backbone agrees.
     seqs = sequences[:3]
-    from locflow.embed import EmbeddingStore
+    from locflow.models.embed import EmbeddingStore
 
     store = EmbeddingStore(tmp_path / "emb.h5")
     a = predict_batch(model, cfg, seqs, embeddings=[store.get(s) for s in seqs])
@@ -234,14 +233,14 @@ def test_frozen_backbone_from_stored_embeddings(tmp_path, tiny_esm) -> None:
     assert np.allclose(a.probabilities, b.probabilities, atol=2e-3)
     # Without stored embeddings the frozen backbone runs live on every batch.
     live = TrainSettings(fold=1, backbone="esm2", checkpoint=str(tiny_esm), epochs=1, device="cpu")
-    live_config = train_fold(proteins, folds, tmp_path / "live", live)
+    live_config = run_train(proteins, folds, tmp_path / "live", settings=live)
     assert live_config["dim"] == 32 and live_config["checkpoint"] == str(tiny_esm.resolve())
-    with pytest.raises(InputError, match="embeddings of esm2, not --backbone esm1b"):
-        train_fold(
+    with pytest.raises(InputError, match="embeddings of esm2, not `backbone` esm1b"):
+        run_train(
             proteins,
             folds,
             tmp_path / "m2",
-            TrainSettings(**{**settings.__dict__, "backbone": "esm1b"}),
+            settings=TrainSettings(**{**settings.__dict__, "backbone": "esm1b"}),
         )
 
 
@@ -289,7 +288,7 @@ def test_early_stopping_when_validation_stops_improving(tmp_path) -> None:
     proteins, folds = planted_set(tmp_path / "data", per_fold=6)
     # lr 0: the validation loss can never improve after the first epoch.
     settings = TrainSettings(fold=0, epochs=6, lr=0.0, patience=2, cnn=SMALL_CNN)
-    config = train_fold(proteins, folds, tmp_path / "model", settings)
+    config = run_train(proteins, folds, tmp_path / "model", settings=settings)
     assert config["training"]["epochs_run"] == 3 and config["training"]["early_stopped"]
     assert config["training"]["best_epoch"] == 1
 
@@ -298,7 +297,7 @@ def test_stopping_lr_and_best_epoch_follow_validation_focal_bce(tmp_path, monkey
     """DeepLoc 2.0: LR patience 1, stopping patience 5, best checkpoint by validation focal
     BCE. Here the total validation loss improves every epoch while the focal BCE is best at
     epoch 2; following the total loss would never stop and keep the last epoch."""
-    import locflow.train as train_module
+    import locflow.training.loop as train_module
 
     focal = iter([1.0, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99, 1.0, 1.0, 1.0])
     epochs = {"train": 0, "val": 0}
@@ -314,10 +313,10 @@ def test_stopping_lr_and_best_epoch_follow_validation_focal_bce(tmp_path, monkey
         epochs["val"] += 1
         return {"loss": 10.0 - epochs["val"], "focal": next(focal), "kl": 0.0, "dct": 0.0}
 
-    monkeypatch.setattr(train_module, "_run_epoch", scripted)
+    monkeypatch.setattr(train_module, "run_epoch", scripted)
     proteins, folds = planted_set(tmp_path / "data", per_fold=70)
     settings = TrainSettings(fold=0, epochs=10, tokens_per_batch=10**6, cnn=SMALL_CNN)
-    config = train_fold(proteins, folds, tmp_path / "model", settings)
+    config = run_train(proteins, folds, tmp_path / "model", settings=settings)
     training = config["training"]
     assert training["epochs_run"] == 7 and training["early_stopped"]
     assert training["best_epoch"] == 2
@@ -332,9 +331,10 @@ def test_stopping_lr_and_best_epoch_follow_validation_focal_bce(tmp_path, monkey
 
 
 def test_signal_head_loss_weights_positives_per_type(tmp_path) -> None:
-    from locflow.losses import signal_bce
-    from locflow.model import LocModel
-    from locflow.train import Dataset, _signal_targets, train_signal_head
+    from locflow.models.head import LocModel
+    from locflow.models.losses import signal_bce
+    from locflow.training.signal_head import _signal_targets, train_signal_head
+    from locflow.training.split import Dataset
 
     rng = np.random.default_rng(0)
     types = ["TH", "CH", "TH", "NES", "TH", "SP"] * 5
@@ -360,3 +360,25 @@ def test_signal_head_loss_weights_positives_per_type(tmp_path) -> None:
     plain = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(y))
     assert report["val_loss"] == pytest.approx(weighted, rel=1e-5)
     assert abs(plain.item() - weighted) > 0.03
+
+
+def test_training_writes_one_line_per_epoch_to_a_log(tmp_path) -> None:
+    """Without a terminal (a log file, a Nextflow task) every epoch is one plain line with the
+    elapsed time and its losses: `locflow train ... > log 2>&1` shows the run moving."""
+    import io
+
+    from locflow import runtime
+
+    class Log(io.StringIO):
+        def isatty(self) -> bool:
+            return False
+
+    proteins, folds = planted_set(tmp_path / "data", per_fold=6)
+    log = Log()
+    settings = TrainSettings(fold=0, epochs=2, cnn=SMALL_CNN, device="cpu")
+    with runtime.reporting("train", stream=log, interval=600):
+        run_train(proteins, folds, tmp_path / "model", settings=settings)
+    lines = log.getvalue().splitlines()
+    assert [line.split(":")[1] for line in lines] == [" fold 0 epoch 1/2", " fold 0 epoch 2/2"]
+    assert all("train loss" in line and "validation focal BCE" in line for line in lines)
+    assert all(line.endswith("elapsed") and "\x1b" not in line for line in lines)

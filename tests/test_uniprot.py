@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from locflow.files import InputError
-from locflow.uniprot import parse_location_comment, read_entries
+from locflow.data.uniprot import parse_location_comment, read_entries
+from locflow.errors import InputError
 
 SEQ = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQ"
 

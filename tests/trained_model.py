@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from locflow.curate import run_curate_swissprot
-from locflow.demo_data import make_demo_data
-from locflow.tables import folds_table, read_proteins, write_table
-from locflow.train import TrainSettings, train_fold
+from locflow.data.curate import run_curate_swissprot
+from locflow.data.tables import folds_table, read_proteins, write_table
+from locflow.demo.data.make import run_make_demo_data
+from locflow.training.fold import run_train
+from locflow.training.settings import TrainSettings
 
 FOLDS = 3
 TRAINED = (0, 1)
@@ -36,7 +37,7 @@ class TinyModel:
 def build(root: Path) -> TinyModel:
     """Make demo data, curate it, assign folds and train the fold models under `root`."""
     demo = root / "demo"
-    make_demo_data(demo, seed=3, proteins=90, proteome=12)
+    run_make_demo_data(demo, seed=3, proteins=90, proteome=12)
     proteins = root / "proteins.parquet"
     run_curate_swissprot([demo / "uniprot_sprot.dat"], proteins)
     ids = read_proteins(proteins).column("id").to_pylist()
@@ -53,7 +54,7 @@ def build(root: Path) -> TinyModel:
             device="cpu",
             seed=k,
         )
-        train_fold(proteins, folds, model, settings)
+        run_train(proteins, folds, model, settings=settings)
     return TinyModel(root, proteins, folds, model, demo / "proteome.fasta")
 
 
@@ -82,8 +83,8 @@ def evaluations(tiny_model: TinyModel) -> Evaluations:  # noqa: F811
     mechanics of averaging, not the numbers).
     """
     if "evaluations" not in _CACHE:
-        from locflow.evaluate import evaluate
-        from locflow.tables import read_folds
+        from locflow.data.tables import read_folds
+        from locflow.evaluation.evaluate import run_evaluate
 
         root = tiny_model.root
         folds = read_folds(tiny_model.folds).to_pydict()
@@ -92,10 +93,10 @@ def evaluations(tiny_model: TinyModel) -> Evaluations:  # noqa: F811
         mask = [i in held for i in table.column("id").to_pylist()]
         test_proteins = root / "test_proteins.parquet"
         write_table(table.filter(mask), test_proteins)
-        evaluate(
+        run_evaluate(
             tiny_model.model, tiny_model.proteins, root / "cv", folds=tiny_model.folds, device="cpu"
         )
-        evaluate(tiny_model.model, test_proteins, root / "test", device="cpu")
+        run_evaluate(tiny_model.model, test_proteins, root / "test", device="cpu")
         _CACHE["evaluations"] = Evaluations(root / "cv", root / "test", test_proteins)
     return _CACHE["evaluations"]  # type: ignore[return-value]
 
@@ -116,7 +117,7 @@ def hpa_evaluation(tiny_model: TinyModel, evaluations: Evaluations) -> HpaEvalua
     if "hpa" not in _CACHE:
         import pyarrow as pa
 
-        from locflow.evaluate import evaluate
+        from locflow.evaluation.evaluate import run_evaluate
 
         table = read_proteins(evaluations.test_proteins)
         n = table.num_rows
@@ -135,6 +136,6 @@ def hpa_evaluation(tiny_model: TinyModel, evaluations: Evaluations) -> HpaEvalua
         root = tiny_model.root
         proteins = root / "hpa_proteins.parquet"
         write_table(table, proteins)
-        evaluate(tiny_model.model, proteins, root / "hpa", device="cpu")
+        run_evaluate(tiny_model.model, proteins, root / "hpa", device="cpu")
         _CACHE["hpa"] = HpaEvaluation(root / "hpa", proteins)
     return _CACHE["hpa"]  # type: ignore[return-value]

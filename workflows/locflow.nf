@@ -13,7 +13,7 @@ include { EVALUATE_MODELS } from '../subworkflows/local/evaluate'
 
 workflow LOCFLOW {
     main:
-    // cnn, proteinbert and birnn are trained from scratch (locflow.registry): no weights needed.
+    // cnn, proteinbert and birnn are trained from scratch (locflow.models.registry): no weights needed.
     def from_scratch = ['cnn', 'proteinbert', 'birnn'].contains(params.backbone)
     if (!from_scratch && !params.checkpoint && !params.demo) {
         error("--backbone ${params.backbone} needs --checkpoint: a local folder with its pretrained weights")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from locflow import __version__
-from locflow.files import InputError
+from locflow.errors import InputError
 
 TOOLS = ("locflow", "mmseqs2", "torch", "transformers", "peft")
 
@@ -15,7 +15,7 @@ def tool_version(tool: str) -> str:
     if tool == "locflow":
         return __version__
     if tool == "mmseqs2":
-        from locflow.mmseqs import mmseqs_version
+        from locflow.homology.mmseqs import mmseqs_version
 
         return mmseqs_version()
     if tool not in TOOLS:

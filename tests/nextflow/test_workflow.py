@@ -213,7 +213,7 @@ def test_software_versions_per_process(first_run: Run) -> None:
     info = first_run.outdir / "pipeline_info"
     versions = yaml.safe_load((info / "software_versions.yml").read_text())
     assert set(versions) == DEMO_DIR_PROCESSES
-    from locflow.mmseqs import mmseqs_version
+    from locflow.homology.mmseqs import mmseqs_version
 
     for process in ("HOMOLOGY_SEARCH", "PARTITION", "AUDIT", "FILTER_HOMOLOGS"):
         assert versions[process]["mmseqs2"] == mmseqs_version(), process

@@ -13,7 +13,7 @@ workflow TRAIN_CV {
     finetune   // value: true to give the weights to training too (LoRA fine-tuning)
 
     main:
-    // Backbones trained from scratch on residue tokens (locflow.registry): no embeddings.
+    // Backbones trained from scratch on residue tokens (locflow.models.registry): no embeddings.
     def from_scratch = ['cnn', 'proteinbert', 'birnn'].contains(backbone)
     ch_to_embed = proteins.map { p -> [[id: 'train'], p] }
         .mix(test.map { t -> [[id: 'test'], t] })
