@@ -44,8 +44,15 @@ import pyarrow.parquet as pq
 
 from locflow import runtime
 from locflow.data.classes import LOCATIONS, PROBABILITY_COLUMNS, SIGNALS
-from locflow.data.files import atomic_folder, atomic_path, make_folder, owned_folder, write_json
-from locflow.data.sequences import FastaRecord
+from locflow.data.files import (
+    atomic_folder,
+    atomic_path,
+    make_folder,
+    owned_folder,
+    write_json,
+    write_text,
+)
+from locflow.data.sequences import FastaRecord, read_fasta
 from locflow.errors import ParameterError
 from locflow.prediction.ensemble import (
     DEFAULT_TOKENS_PER_BATCH,
@@ -115,8 +122,6 @@ def run_predict(
 
     Returns a summary (records, predicted, statuses) that is also written as summary.json.
     """
-    from locflow.data.sequences import read_fasta
-
     if tokens_per_batch < 1:
         raise ParameterError(f"`tokens_per_batch` must be positive, not {tokens_per_batch}")
     # Read the first record before loading any model, so that an empty or non-FASTA file
@@ -213,8 +218,7 @@ def _write_plots(
     thresholds: dict[str, float],
 ) -> None:
     """Per predicted protein: `<id>.csv` (AA,Alpha) and `<id>.png` (attention plot)."""
-    from locflow.data.files import write_text
-    from locflow.prediction.plots import attention_plot
+    from locflow.prediction.plots import attention_plot  # matplotlib only when plotting
 
     folder.mkdir(parents=True, exist_ok=True)
     rows = table.to_pylist()
