@@ -19,12 +19,14 @@ OUTDIR ?= results_test
 
 # The shipped default model (src/locflow/default_model/) from the DeepLoc 2.0 data: import,
 # locflow's homology partition + audit, 5 folds of MODEL_BACKBONE, cross-validation, model
-# card (scripts/make_model.py). Resumable: a rerun skips finished steps and folds. On a GPU:
-# make model MODEL_DEVICE=cuda MODEL_ARGS='--jobs 5 --tokens-per-batch 131072'.
+# card (scripts/make_model.py). Resumable: a rerun skips finished steps and folds. The shipped
+# model is 2 epochs per fold, what a 2-core CPU trains in about an hour (docs/benchmarks.md);
+# on a GPU: make model MODEL_DEVICE=cuda MODEL_EPOCHS=14 MODEL_ARGS='--jobs 5 --tokens-per-batch 131072'.
 DEEPLOC_DATA ?= ../shared/data/deeploc2
 MODEL_WORK ?= model_build
 MODEL_BACKBONE ?= cnn
 MODEL_DEVICE ?= auto
+MODEL_EPOCHS ?= 2
 MODEL_ARGS ?=
 
 .PHONY: setup java maven nextflow nextflow-test demo model test lint clean
@@ -78,7 +80,7 @@ demo: $(BIN)/locflow
 
 model: $(BIN)/locflow
 	$(BIN)/python scripts/make_model.py --data $(DEEPLOC_DATA) --work $(MODEL_WORK) \
-	    --backbone $(MODEL_BACKBONE) --device $(MODEL_DEVICE) $(MODEL_ARGS)
+	    --backbone $(MODEL_BACKBONE) --device $(MODEL_DEVICE) --epochs $(MODEL_EPOCHS) $(MODEL_ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts

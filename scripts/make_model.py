@@ -128,7 +128,8 @@ def restrict_folds(folds: Path, proteins: Path, out: Path) -> Path:
 
 
 def partition(proteins: Path, work: Path, seed: int, threads: int) -> tuple[Path, dict]:
-    """locflow's homology partition (5 folds, identity 0.3) and its audit; stops on a leak."""
+    """locflow's homology partition (5 folds, identity 0.3) and its audit, whose crossing
+    pairs (if any) the provenance and the model card report."""
     from locflow.data.files import read_json
     from locflow.homology.audit import run_audit
     from locflow.homology.mmseqs import RunOptions
