@@ -225,8 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = mm.fold_settings(args, k, name, options[name])
             model_dir = work / f"model_{name}"
             jobs.append(mm.fold_job(proteins, folds, work, model_dir, settings, args.threads))
-    for r in mm.train_all(jobs, args.jobs):
-        mm.record_timing(work, r)
+    mm.train_all(jobs, args.jobs, work)
 
     models: dict[str, Any] = {}
     for name in names:

@@ -327,8 +327,10 @@ def _collect(job: dict[str, Any]) -> None:
     write_ensemble(model_dir)
 
 
-def train_all(jobs: list[dict[str, Any]], parallel: int) -> list[dict[str, Any]]:
-    """Run training jobs, `parallel` at a time in spawned worker processes (1: in-process)."""
+def train_all(jobs: list[dict[str, Any]], parallel: int, work: Path) -> list[dict[str, Any]]:
+    """Run training jobs, `parallel` at a time in spawned worker processes (1: in-process),
+    recording each fold's timing in `work` as soon as it is done, so that a run stopped later
+    keeps the records of the folds it finished."""
     results = []
     parallel = min(parallel, len(jobs))
     for job in jobs:  # recorded: trainings sharing the machine run slower each
@@ -337,6 +339,7 @@ def train_all(jobs: list[dict[str, Any]], parallel: int) -> list[dict[str, Any]]
         for job in jobs:
             results.append(_train_job(job))
             _collect(job)
+            record_timing(work, results[-1])
             log(f"trained {_done(results[-1])}")
         return results
     with ProcessPoolExecutor(max_workers=parallel, mp_context=get_context("spawn")) as pool:
@@ -344,6 +347,7 @@ def train_all(jobs: list[dict[str, Any]], parallel: int) -> list[dict[str, Any]]
         for job, future in zip(jobs, futures, strict=True):
             results.append(future.result())
             _collect(job)
+            record_timing(work, results[-1])
             log(f"trained {_done(results[-1])}")
     return results
 
@@ -475,8 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         settings = fold_settings(args, k, args.backbone, options)
         jobs.append(fold_job(proteins, folds, work, model_dir, settings, args.threads))
-    for result in train_all(jobs, args.jobs):
-        record_timing(work, result)
+    train_all(jobs, args.jobs, work)
 
     log("cross-validating (locflow evaluate --folds)")
     eval_dir = work / f"evaluate_{args.backbone}"
