@@ -327,29 +327,28 @@ def _collect(job: dict[str, Any]) -> None:
     write_ensemble(model_dir)
 
 
-def train_all(jobs: list[dict[str, Any]], parallel: int, work: Path) -> list[dict[str, Any]]:
+def train_all(jobs: list[dict[str, Any]], parallel: int, work: Path) -> None:
     """Run training jobs, `parallel` at a time in spawned worker processes (1: in-process),
     recording each fold's timing in `work` as soon as it is done, so that a run stopped later
     keeps the records of the folds it finished."""
-    results = []
     parallel = min(parallel, len(jobs))
     for job in jobs:  # recorded: trainings sharing the machine run slower each
         job["parallel"] = max(parallel, 1)
     if parallel <= 1:
         for job in jobs:
-            results.append(_train_job(job))
-            _collect(job)
-            record_timing(work, results[-1])
-            log(f"trained {_done(results[-1])}")
-        return results
+            _finish(job, _train_job(job), work)
+        return
     with ProcessPoolExecutor(max_workers=parallel, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_train_job, job) for job in jobs]
         for job, future in zip(jobs, futures, strict=True):
-            results.append(future.result())
-            _collect(job)
-            record_timing(work, results[-1])
-            log(f"trained {_done(results[-1])}")
-    return results
+            _finish(job, future.result(), work)
+
+
+def _finish(job: dict[str, Any], result: dict[str, Any], work: Path) -> None:
+    """Move a trained fold into its model folder and record its timing."""
+    _collect(job)
+    record_timing(work, result)
+    log(f"trained {_done(result)}")
 
 
 def _done(r: dict[str, Any]) -> str:
