@@ -393,6 +393,7 @@ def run_embed(
     from locflow.models.backbones import load_backbone
 
     sequences, skipped = read_inputs(input, skip_invalid=skip_invalid)
+    runtime.keep_freed_memory()
     model = load_backbone(backbone, checkpoint, device, dtype, layer=layer)
     summary = embed_sequences(sequences, out, model, tokens_per_batch=tokens_per_batch)
     return replace(summary, skipped_invalid=skipped)

@@ -129,6 +129,7 @@ def run_predict(
     stream = read_fasta(fasta)
     first = next(stream)
     out = make_folder(out)
+    runtime.keep_freed_memory()
     ensemble = load_ensemble(model_dir, device, embeddings=embeddings)
     statuses: dict[str, int] = {}
     total = predicted = clipped = 0

@@ -62,6 +62,7 @@ def run_train(
     if settings.pooling not in POOLINGS:
         raise ParameterError(f"`pooling` must be attention or mean, not {settings.pooling!r}")
     device = runtime.resolve_device(settings.device)
+    runtime.keep_freed_memory()
     train, val, val_fold, k = load_split(proteins, folds, settings.fold, settings.validation_fold)
     settings = _settled(settings, val_fold)
     folder = Path(out) / f"fold{settings.fold}"
