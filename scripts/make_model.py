@@ -89,13 +89,20 @@ def import_data(data: Path, work: Path, proteins: Path | None = None) -> dict[st
     return {
         "release": RELEASE,
         "proteins": read_proteins(proteins).num_rows,
-        "csv": {"path": str(csv), "sha256": file_sha256(csv)},
-        "signals": {"path": str(signals), "sha256": file_sha256(signals)}
+        "csv": {"path": shown(csv), "sha256": file_sha256(csv)},
+        "signals": {"path": shown(signals), "sha256": file_sha256(signals)}
         if signals.exists()
         else None,
         "proteins_table": {"path": str(proteins), "sha256": file_sha256(proteins)},
-        "import_command": f"locflow import-deeploc {csv} --signals {signals} --out {proteins}",
+        "import_command": f"locflow import-deeploc {shown(csv)} --signals {shown(signals)} "
+        f"--out {proteins}",
     }
+
+
+def shown(path: Path) -> str:
+    """A data file's path as the card shows it: relative to the checkout (as `make model`
+    passes DEEPLOC_DATA), so that it names no folder of the machine that built the model."""
+    return os.path.relpath(path.resolve(), ROOT)
 
 
 def subset(proteins: Path, n: int, seed: int, out: Path) -> Path:
