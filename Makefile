@@ -20,13 +20,14 @@ OUTDIR ?= results_test
 # The shipped default model (src/locflow/default_model/) from the DeepLoc 2.0 data: import,
 # locflow's homology partition + audit, 5 folds of MODEL_BACKBONE, cross-validation, model
 # card (scripts/make_model.py). Resumable: a rerun skips finished steps and folds. The shipped
-# model is 2 epochs per fold, what a 2-core CPU trains in about an hour (docs/benchmarks.md);
+# model is 4 epochs per fold: 58 min of training on a 2-core AVX-512 CPU, plus about half an
+# hour each for the partition and its audit (docs/benchmarks.md);
 # on a GPU: make model MODEL_DEVICE=cuda MODEL_EPOCHS=14 MODEL_ARGS='--jobs 5 --tokens-per-batch 131072'.
 DEEPLOC_DATA ?= ../shared/data/deeploc2
 MODEL_WORK ?= model_build
 MODEL_BACKBONE ?= cnn
 MODEL_DEVICE ?= auto
-MODEL_EPOCHS ?= 2
+MODEL_EPOCHS ?= 4
 MODEL_ARGS ?=
 
 .PHONY: setup java maven nextflow nextflow-test demo model test lint clean
