@@ -188,6 +188,9 @@ def test_a_later_audit_is_recorded_only_for_the_table_the_model_was_trained_on(
     assert verdict.startswith("0 homolog pairs across folds at identity > 0.3")
     assert verdict in (installed / "MODEL_CARD.md").read_text()
     assert read_json(installed / "provenance.json")["partition"]["audit"] == verdict
+    # The rewritten card still counts every file but itself ("... plus this card").
+    card = (installed / "MODEL_CARD.md").read_text()
+    assert f"{shipped.model_size(installed) - len(card.encode()):,} bytes" in card
     # Another table (even one holding the same ids) is refused, as is a report without it.
     copy = tmp_path / "copy.parquet"
     pq.write_table(pq.read_table(tiny_model.folds).slice(1), copy)

@@ -140,7 +140,9 @@ def write_card(folder: str | Path, provenance: Mapping[str, Any]) -> Path:
     folder = Path(folder)
     metrics = read_json(folder / METRICS)
     write_json(folder / PROVENANCE, dict(provenance))
-    write_text(folder / CARD, model_card(provenance, metrics, model_size(folder)))
+    # The card states the size of everything else ("... plus this card"): not its old self.
+    size = sum(p.stat().st_size for p in model_files(folder) if p != folder / CARD)
+    write_text(folder / CARD, model_card(provenance, metrics, size))
     return folder / CARD
 
 
