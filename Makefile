@@ -20,8 +20,8 @@ OUTDIR ?= results_test
 # The shipped default model (src/locflow/default_model/) from the DeepLoc 2.0 data: import,
 # locflow's homology partition + audit, 5 folds of MODEL_BACKBONE, cross-validation, model
 # card (scripts/make_model.py). Resumable: a rerun skips finished steps and folds. The shipped
-# model is 4 epochs per fold: 58 min of training on a 2-core AVX-512 CPU, plus about half an
-# hour each for the partition and its audit (docs/benchmarks.md);
+# model is 4 epochs per fold: 58 min of training on a 2-core AVX-512 CPU, after 18 min for
+# the partition and 48 for its audit (docs/benchmarks.md);
 # on a GPU: make model MODEL_DEVICE=cuda MODEL_EPOCHS=14 MODEL_ARGS='--jobs 5 --tokens-per-batch 131072'.
 DEEPLOC_DATA ?= ../shared/data/deeploc2
 MODEL_WORK ?= model_build
