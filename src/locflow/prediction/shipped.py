@@ -141,8 +141,9 @@ def write_card(folder: str | Path, provenance: Mapping[str, Any]) -> Path:
     metrics = read_json(folder / METRICS)
     write_json(folder / PROVENANCE, dict(provenance))
     # The card states the size of everything else ("... plus this card"): not its old self.
-    size = sum(p.stat().st_size for p in model_files(folder) if p != folder / CARD)
-    write_text(folder / CARD, model_card(provenance, metrics, size))
+    card = folder / CARD
+    size = model_size(folder) - (card.stat().st_size if card.is_file() else 0)
+    write_text(card, model_card(provenance, metrics, size))
     return folder / CARD
 
 
