@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, nargs="+", default=[0], help="test folds to run")
     ap.add_argument("--epochs", type=int, default=14)
     ap.add_argument("--max-minutes", type=float, default=None, help="time budget per fold")
+    mm.add_loss_options(ap)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--jobs", type=int, default=1, help="trainings at once (GPU: one per model)")

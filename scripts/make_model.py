@@ -297,8 +297,20 @@ def fold_settings(args: argparse.Namespace, k: int, backbone: str, options: dict
         "device": args.device,
         "tokens_per_batch": args.tokens_per_batch,
         "clip_half": args.clip_half,
+        "kl_weight": args.kl_weight,
+        "dct_weight": args.dct_weight,
         "max_seconds": None if args.max_minutes is None else 60 * args.max_minutes,
     }
+
+
+def add_loss_options(ap: argparse.ArgumentParser) -> None:
+    """The loss weights of DeepLoc's two attention terms (shared with compare_backbones)."""
+    from locflow.models.losses import DCT_WEIGHT, KL_WEIGHT
+
+    ap.add_argument("--kl-weight", type=float, default=KL_WEIGHT,
+                    help="weight of the attention-to-signal KL term")  # fmt: skip
+    ap.add_argument("--dct-weight", type=float, default=DCT_WEIGHT,
+                    help="weight of the DCT attention prior")  # fmt: skip
 
 
 def fold_job(
@@ -435,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tokens-per-batch", type=int, default=16384)
     ap.add_argument("--clip-half", type=int, default=None)
     ap.add_argument("--max-minutes", type=float, default=None, help="time budget per fold")
+    add_loss_options(ap)
     ap.add_argument("--subset", type=int, default=None, help="train on N random proteins (smoke)")
     ap.add_argument("--dest", type=Path, default=ROOT / "src" / "locflow" / "default_model")
     ap.add_argument("--no-install", action="store_true", help="do not copy into --dest")

@@ -141,6 +141,29 @@ def test_resume_refuses_changed_proteins_or_folds_table(tmp_path) -> None:
     assert resumed["training"]["epochs_run"] == 2
 
 
+def test_attention_term_weights_enter_the_loss_and_the_resume_check(tmp_path) -> None:
+    """--kl-weight/--dct-weight 0 leave the focal BCE alone; the defaults add DeepLoc's terms."""
+    proteins, folds = planted_set(tmp_path / "data", per_fold=9)
+    base = {"fold": 0, "epochs": 1, "tokens_per_batch": 1024, "cnn": SMALL_CNN, "seed": 2}
+    off = run_train(
+        proteins, folds, tmp_path / "off", settings=TrainSettings(kl_weight=0, dct_weight=0, **base)
+    )
+    (epoch,) = off["training"]["history"]
+    assert epoch["train_loss"] == epoch["train_focal"] and epoch["val_loss"] == epoch["val_focal"]
+    assert epoch["train_kl"] == 0 and epoch["train_dct"] == 0
+    assert (off["training"]["kl_weight"], off["training"]["dct_weight"]) == (0, 0)
+    on = run_train(proteins, folds, tmp_path / "on", settings=TrainSettings(**base))["training"]
+    (epoch,) = on["history"]
+    expected = epoch["train_focal"] + 0.1 * epoch["train_kl"] + 0.1 * epoch["train_dct"]
+    assert epoch["train_kl"] > 0 and epoch["train_dct"] > 0
+    assert epoch["train_loss"] == pytest.approx(expected, abs=2e-3)
+    with pytest.raises(InputError, match="other settings.*kl_weight"):
+        run_train(
+            proteins, folds, tmp_path / "off",
+            settings=TrainSettings(**{**base, "epochs": 2}, kl_weight=0.05, dct_weight=0),
+        )  # fmt: skip
+
+
 def test_cli_train_and_bad_input(tmp_path, monkeypatch, capsys) -> None:
     from typer.testing import CliRunner
 
@@ -150,10 +173,11 @@ def test_cli_train_and_bad_input(tmp_path, monkeypatch, capsys) -> None:
     out = tmp_path / "model"
     args = ["train", str(proteins), str(folds), "--fold", "3", "--backbone", "cnn"]
     args += ["--epochs", "1", "--tokens-per-batch", "2048", "--pooling", "mean", "--out", str(out)]
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, [*args, "--kl-weight", "0.02", "--dct-weight", "0"])
     assert result.exit_code == 0, result.output
     config = json.loads((out / "fold3" / "config.json").read_text())
     assert config["validation_fold"] == 0 and config["pooling"] == "mean"
+    assert (config["training"]["kl_weight"], config["training"]["dct_weight"]) == (0.02, 0)
     assert (out / "fold3" / "weights.safetensors").stat().st_size > 0
     # Bad input goes through the console entry point: one line on stderr, exit status 2.
     monkeypatch.setattr(sys, "argv", ["locflow", *[("9" if a == "3" else a) for a in args]])

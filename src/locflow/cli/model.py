@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from locflow.cli.app import app, done
+from locflow.models.losses import DCT_WEIGHT, KL_WEIGHT
 
 
 @app.command("train", rich_help_panel="Model")
@@ -47,6 +48,13 @@ def train_cmd(
     ] = 16384,
     seed: Annotated[int, typer.Option(help="Random seed (initialisation, order, dropout).")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    kl_weight: Annotated[
+        float,
+        typer.Option(min=0.0, help="Weight of the loss pulling attention onto annotated signals."),
+    ] = KL_WEIGHT,
+    dct_weight: Annotated[
+        float, typer.Option(min=0.0, help="Weight of the smooth-attention (DCT) prior in the loss.")
+    ] = DCT_WEIGHT,
 ) -> None:
     """Train one cross-validation fold; rerun to resume after a kill or to add epochs."""
     from locflow.runtime import reporting
@@ -65,6 +73,8 @@ def train_cmd(
         tokens_per_batch=tokens_per_batch,
         seed=seed,
         device=device,
+        kl_weight=kl_weight,
+        dct_weight=dct_weight,
     )
     with reporting("train"):
         config = run_train(proteins, folds, out, settings=settings)

@@ -192,6 +192,8 @@ def _training_summary(
         "tokens_per_batch": settings.tokens_per_batch,
         "batch_proteins": settings.batch_proteins,
         "lr": settings.lr,
+        "kl_weight": settings.kl_weight,
+        "dct_weight": settings.dct_weight,
         "embeddings": settings.embeddings,
         "history": state.history,
     }

@@ -17,7 +17,7 @@ from locflow.data.classes import OUTPUTS, SIGNALS
 from locflow.models.batches import token_batches
 from locflow.models.checkpoint import stored_state
 from locflow.models.head import LocModel
-from locflow.models.losses import total_loss
+from locflow.models.losses import DCT_WEIGHT, KL_WEIGHT, total_loss
 from locflow.training.inputs import Inputs
 from locflow.training.resume import TrainingState
 from locflow.training.settings import TrainSettings
@@ -32,8 +32,12 @@ def run_epoch(
     data: Dataset,
     batches: list[list[int]],
     optimizer: torch.optim.Optimizer | None,
+    *,
+    kl_weight: float = KL_WEIGHT,
+    dct_weight: float = DCT_WEIGHT,
 ) -> dict[str, float]:
-    """One pass; trains when an optimizer is given. Returns protein-weighted mean losses."""
+    """One pass; trains when an optimizer is given. Returns protein-weighted mean losses
+    (the attention terms unweighted, the total with `kl_weight` and `dct_weight`)."""
     train = optimizer is not None
     model.train(train)
     sums = {"loss": 0.0, "focal": 0.0, "kl": 0.0, "dct": 0.0}
@@ -50,6 +54,8 @@ def run_epoch(
             out.log_attention,
             out.mask,
             batch.signal_mask,
+            kl_weight=kl_weight,
+            dct_weight=dct_weight,
         )
         if train:
             optimizer.zero_grad(set_to_none=True)
@@ -128,10 +134,11 @@ def train_epochs(
         order = np.random.default_rng([settings.seed, epoch]).permutation(len(batches))
         name = f"fold {fold} epoch {epoch + 1}/{settings.epochs}"
         runtime.stage(name, len(batches), "batches")
-        tr = run_epoch(model, inputs, train, [batches[i] for i in order], optimizer)
+        weights = {"kl_weight": settings.kl_weight, "dct_weight": settings.dct_weight}
+        tr = run_epoch(model, inputs, train, [batches[i] for i in order], optimizer, **weights)
         runtime.stage(f"{name} validation", len(val_batches), "batches")
         with torch.no_grad():
-            va = run_epoch(model, inputs, val, val_batches, None)
+            va = run_epoch(model, inputs, val, val_batches, None, **weights)
         lr = optimizer.param_groups[0]["lr"]
         # The focal BCE alone decides (DeepLoc 2.0): the attention terms are priors, and
         # a model must not be kept or its LR cut for how its attention looks.

@@ -31,6 +31,8 @@ RESUME_KEYS = (
     "seed",
     "lr",
     "hidden",
+    "kl_weight",
+    "dct_weight",
     "clip_half",
     "cnn",
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from locflow.data.classes import OUTPUTS, SIGNALS
+from locflow.models.losses import DCT_WEIGHT, KL_WEIGHT
 from locflow.models.registry import BACKBONE_SPECS, backbone_spec
 
 POOLINGS = ("attention", "mean")
@@ -37,6 +38,10 @@ class TrainSettings:
     lr_patience: int = 1
     batch_proteins: int = 128
     hidden: int = 256
+    # Weights of DeepLoc 2.0's two attention terms in the loss (0 turns one off): the KL of
+    # the attention to annotated sorting signals and the DCT smoothness prior.
+    kl_weight: float = KL_WEIGHT
+    dct_weight: float = DCT_WEIGHT
     clip_half: int | None = None
     # Options of the from-scratch backbones (locflow.models.registry), one dict per backbone;
     # only the chosen backbone's is used and stored in the fold config under its name.
