@@ -524,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
             "epochs": args.epochs,
             "max_minutes_per_fold": args.max_minutes,
             "tokens_per_batch": args.tokens_per_batch,
+            "loss": {"kl_weight": args.kl_weight, "dct_weight": args.dct_weight},
             "epochs_run": [t["epochs_run"] for t in per_fold],
             "seeds": [args.seed + int(t["fold"]) for t in per_fold],
             "seconds_per_fold": [t["seconds"] for t in per_fold],

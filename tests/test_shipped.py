@@ -49,6 +49,7 @@ def _provenance(tiny) -> dict:  # noqa: ANN001
             "seeds": [0, 1],
             "seconds_total": 2.5,
             "seconds_per_fold": [1.2, 1.3],
+            "loss": {"kl_weight": 0.01, "dct_weight": 0.0},
         },
     }
 
@@ -82,6 +83,7 @@ def test_install_writes_the_model_its_records_and_a_card(installed, tiny_model, 
     mcc = summary["locations.per_class.Nucleus.mcc"]
     assert f"Nucleus {mcc['mean']:.3f}" in card
     assert "ab" * 32 in card and "round robin (test)" in card and "`cnn`" in card
+    assert "focal BCE + 0.01 x attention KL to signals + 0 x DCT attention prior" in card
     size = shipped.model_size(installed)
     assert size < shipped.SIZE_LIMIT
     assert f"{size - len(card.encode()):,} bytes" in card  # the size of everything but the card

@@ -135,6 +135,16 @@ def install(
     return dest
 
 
+def _loss_line(loss: dict[str, float] | None) -> list[str]:
+    """The card's line on the attention terms' weights (older provenance has none)."""
+    if loss is None:
+        return []
+    return [
+        f"- loss: focal BCE + {loss['kl_weight']:g} x attention KL to signals + "
+        f"{loss['dct_weight']:g} x DCT attention prior (DeepLoc 2.0: 0.1 and 0.1)"
+    ]
+
+
 def write_card(folder: str | Path, provenance: Mapping[str, Any]) -> Path:
     """Rewrite an installed model's provenance and its card from it (metrics unchanged)."""
     folder = Path(folder)
@@ -217,6 +227,7 @@ def model_card(provenance: Mapping[str, Any], metrics: Mapping[str, Any], size: 
         f"- at most {train.get('epochs', 'n/a')} epochs per fold (early stopping on the "
         f"validation fold); epochs run {train.get('epochs_run', 'n/a')}; seeds "
         f"{train.get('seeds', 'n/a')}",
+        *_loss_line(train.get("loss")),
         "- each fold K tests, fold K+1 validates (early stopping, thresholds), the other "
         "three train; thresholds: per-output MCC, then one offset so that the predicted "
         "label count matches the true one on the validation fold",
