@@ -8,7 +8,8 @@ Steps, each resumable (a rerun skips what is finished):
    with its partition report `<table>.json` and an `audit.json` beside it when present);
 3. train the 5 folds of one backbone (`locflow train`; fold K tests, K+1 validates), one
    process per fold when `--jobs` > 1 (a GPU trains several folds at once); finished folds
-   are skipped, an interrupted one resumes;
+   are skipped, an interrupted one resumes; the attention terms weigh SCRATCH_KL_WEIGHT and
+   SCRATCH_DCT_WEIGHT (chosen on a validation fold), not DeepLoc's 0.1 and 0.1;
 4. cross-validate with `locflow evaluate --folds` (each fold model on its own test fold);
 5. write provenance.json (data files and sha256, partition, audit, command, seeds, machine,
    times), the model card, and install the model into src/locflow/default_model/ (at most
@@ -303,13 +304,18 @@ def fold_settings(args: argparse.Namespace, k: int, backbone: str, options: dict
     }
 
 
+# The attention terms' weights for a backbone trained from scratch, chosen on validation fold 1
+# by benchmarks/attention_weights.py (docs/benchmarks.md); DeepLoc 2.0, which trains on a
+# pretrained language model, weights both 0.1 (`locflow train`'s defaults).
+SCRATCH_KL_WEIGHT = 0.01
+SCRATCH_DCT_WEIGHT = 0.0
+
+
 def add_loss_options(ap: argparse.ArgumentParser) -> None:
     """The loss weights of DeepLoc's two attention terms (shared with compare_backbones)."""
-    from locflow.models.losses import DCT_WEIGHT, KL_WEIGHT
-
-    ap.add_argument("--kl-weight", type=float, default=KL_WEIGHT,
+    ap.add_argument("--kl-weight", type=float, default=SCRATCH_KL_WEIGHT,
                     help="weight of the attention-to-signal KL term")  # fmt: skip
-    ap.add_argument("--dct-weight", type=float, default=DCT_WEIGHT,
+    ap.add_argument("--dct-weight", type=float, default=SCRATCH_DCT_WEIGHT,
                     help="weight of the DCT attention prior")  # fmt: skip
 
 
