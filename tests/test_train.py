@@ -157,6 +157,8 @@ def test_attention_term_weights_enter_the_loss_and_the_resume_check(tmp_path) ->
     expected = epoch["train_focal"] + 0.1 * epoch["train_kl"] + 0.1 * epoch["train_dct"]
     assert epoch["train_kl"] > 0 and epoch["train_dct"] > 0
     assert epoch["train_loss"] == pytest.approx(expected, abs=2e-3)
+    with pytest.raises(InputError, match="must be at least 0"):
+        run_train(proteins, folds, tmp_path / "neg", settings=TrainSettings(kl_weight=-1, **base))
     with pytest.raises(InputError, match="other settings.*kl_weight"):
         run_train(
             proteins, folds, tmp_path / "off",

@@ -61,6 +61,8 @@ def run_train(
     """
     if settings.pooling not in POOLINGS:
         raise ParameterError(f"`pooling` must be attention or mean, not {settings.pooling!r}")
+    if min(settings.kl_weight, settings.dct_weight) < 0:
+        raise ParameterError("`kl_weight` and `dct_weight` must be at least 0")
     device = runtime.resolve_device(settings.device)
     runtime.keep_freed_memory()
     train, val, val_fold, k = load_split(proteins, folds, settings.fold, settings.validation_fold)
