@@ -329,7 +329,7 @@ def test_stopping_lr_and_best_epoch_follow_validation_focal_bce(tmp_path, monkey
     epochs = {"train": 0, "val": 0}
     sizes: list[int] = []
 
-    def scripted(model, inputs, data, batches, optimizer, progress=None):
+    def scripted(model, inputs, data, batches, optimizer, **weights):
         sizes.extend(len(b) for b in batches)
         if optimizer is not None:
             epochs["train"] += 1
