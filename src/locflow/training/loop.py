@@ -118,6 +118,7 @@ def train_epochs(
     """
     batches, val_batches = _batches(train, settings), _batches(val, settings)
     fold, start = settings.fold, state.epoch
+    weights = {"kl_weight": settings.kl_weight, "dct_weight": settings.dct_weight}
     clock = time.perf_counter()
     for epoch in range(start, settings.epochs):
         if state.stopped:
@@ -134,7 +135,6 @@ def train_epochs(
         order = np.random.default_rng([settings.seed, epoch]).permutation(len(batches))
         name = f"fold {fold} epoch {epoch + 1}/{settings.epochs}"
         runtime.stage(name, len(batches), "batches")
-        weights = {"kl_weight": settings.kl_weight, "dct_weight": settings.dct_weight}
         tr = run_epoch(model, inputs, train, [batches[i] for i in order], optimizer, **weights)
         runtime.stage(f"{name} validation", len(val_batches), "batches")
         with torch.no_grad():
