@@ -17,7 +17,8 @@ with the highest mean validation MCC is chosen. Test folds are not read.
         --weights 0.1,0.1 0.1,0 0.01,0 0,0 --trained 0.1,0.1=src/locflow/default_model
 
 `--trained KL,DCT=DIR` takes the folds of a model already trained with that pair and the same
-settings (checked: backbone, seed, epochs, folds table) instead of training them again.
+settings (checked: backbone and its options, seed, epochs, folds table, and the weights
+where the fold records them) instead of training them again.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def check_trained(config: dict[str, Any], settings: dict[str, Any], folds_sha: s
         training["epochs_run"] < settings["epochs"] and not training["early_stopped"]
     ):
         problems.append(f"epochs_run {training['epochs_run']} for --epochs {settings['epochs']}")
+    # Folds trained before the weights were settings do not record them: the caller vouches.
+    recorded = (training.get("kl_weight"), training.get("dct_weight"))
+    wanted = (settings["kl_weight"], settings["dct_weight"])
+    if "kl_weight" in training and recorded != wanted:
+        problems.append(f"trained with KL, DCT weights {recorded}, not {wanted}")
     if config["training_data"]["folds_table"]["sha256"] != folds_sha:
         problems.append("another folds table")
     if problems:

@@ -35,7 +35,10 @@ def test_a_trained_fold_is_taken_only_with_the_same_settings_and_table(
     config = read_json(tiny_model.model / "fold1" / "config.json")
     sha = file_sha256(tiny_model.folds)
     settings = {"fold": 1, "backbone": "cnn", "seed": 1, "epochs": 1, "cnn": config["cnn"]}
+    settings |= {"kl_weight": 0.1, "dct_weight": 0.1}  # what the tiny model was trained with
     aw.check_trained(config, settings, sha)
+    with pytest.raises(SystemExit, match=r"trained with KL, DCT weights \(0.1, 0.1\), not"):
+        aw.check_trained(config, {**settings, "kl_weight": 0.01}, sha)
     with pytest.raises(SystemExit, match="epochs_run 1 for --epochs 2"):
         aw.check_trained(config, {**settings, "epochs": 2}, sha)
     with pytest.raises(SystemExit, match="seed 1 != 0"):
