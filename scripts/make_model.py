@@ -9,7 +9,9 @@ Steps, each resumable (a rerun skips what is finished):
 3. train the 5 folds of one backbone (`locflow train`; fold K tests, K+1 validates), one
    process per fold when `--jobs` > 1 (a GPU trains several folds at once); finished folds
    are skipped, an interrupted one resumes; the attention terms weigh SCRATCH_KL_WEIGHT and
-   SCRATCH_DCT_WEIGHT (chosen on a validation fold), not DeepLoc's 0.1 and 0.1;
+   SCRATCH_DCT_WEIGHT (chosen on a validation fold), not DeepLoc's 0.1 and 0.1, and each fold
+   blends in a composition peer (`--no-composition-peer` leaves it out) whose weight its
+   validation fold chooses;
 4. cross-validate with `locflow evaluate --folds` (each fold model on its own test fold);
 5. write provenance.json (data files and sha256, partition, audit, command, seeds, machine,
    times), the model card, and install the model into src/locflow/default_model/ (at most
@@ -283,6 +285,7 @@ def _train_job(job: dict[str, Any]) -> dict[str, Any]:
         "stopped_by_time_budget": training.get("stopped_by_time_budget", False),
         "parameters": params,
         "label_count": config["validation"].get("label_count"),
+        "peer_weight": (config.get("composition_peer") or {}).get("weight"),
         "parallel_jobs": job.get("parallel", 1),
     }
 
@@ -300,6 +303,7 @@ def fold_settings(args: argparse.Namespace, k: int, backbone: str, options: dict
         "clip_half": args.clip_half,
         "kl_weight": args.kl_weight,
         "dct_weight": args.dct_weight,
+        "composition_peer": getattr(args, "composition_peer", False),
         "max_seconds": None if args.max_minutes is None else 60 * args.max_minutes,
     }
 
@@ -317,6 +321,13 @@ def add_loss_options(ap: argparse.ArgumentParser) -> None:
                     help="weight of the attention-to-signal KL term")  # fmt: skip
     ap.add_argument("--dct-weight", type=float, default=SCRATCH_DCT_WEIGHT,
                     help="weight of the DCT attention prior")  # fmt: skip
+
+
+def add_peer_option(ap: argparse.ArgumentParser, default: bool) -> None:
+    """Whether each fold blends in a composition peer (`locflow train --composition-peer`)."""
+    ap.add_argument("--composition-peer", action=argparse.BooleanOptionalAction, default=default,
+                    help="blend a composition logistic regression into each fold, its weight "
+                    "chosen on the validation fold")  # fmt: skip
 
 
 def fold_job(
@@ -454,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clip-half", type=int, default=None)
     ap.add_argument("--max-minutes", type=float, default=None, help="time budget per fold")
     add_loss_options(ap)
+    add_peer_option(ap, default=True)
     ap.add_argument("--subset", type=int, default=None, help="train on N random proteins (smoke)")
     ap.add_argument("--dest", type=Path, default=ROOT / "src" / "locflow" / "default_model")
     ap.add_argument("--no-install", action="store_true", help="do not copy into --dest")
@@ -531,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
             "max_minutes_per_fold": args.max_minutes,
             "tokens_per_batch": args.tokens_per_batch,
             "loss": {"kl_weight": args.kl_weight, "dct_weight": args.dct_weight},
+            "composition_peer": args.composition_peer,
+            "peer_weights": [t.get("peer_weight") for t in per_fold],
             "epochs_run": [t["epochs_run"] for t in per_fold],
             "seeds": [args.seed + int(t["fold"]) for t in per_fold],
             "seconds_per_fold": [t["seconds"] for t in per_fold],

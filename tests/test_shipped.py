@@ -50,6 +50,8 @@ def _provenance(tiny) -> dict:  # noqa: ANN001
             "seconds_total": 2.5,
             "seconds_per_fold": [1.2, 1.3],
             "loss": {"kl_weight": 0.01, "dct_weight": 0.0},
+            "composition_peer": True,
+            "peer_weights": [0.3, 0.2],
         },
     }
 
@@ -84,6 +86,7 @@ def test_install_writes_the_model_its_records_and_a_card(installed, tiny_model, 
     assert f"Nucleus {mcc['mean']:.3f}" in card
     assert "ab" * 32 in card and "round robin (test)" in card and "`cnn`" in card
     assert "focal BCE + 0.01 x attention KL to signals + 0 x DCT attention prior" in card
+    assert "at weights [0.3, 0.2] chosen on the validation folds" in card
     size = shipped.model_size(installed)
     assert size < shipped.SIZE_LIMIT
     assert f"{size - len(card.encode()):,} bytes" in card  # the size of everything but the card

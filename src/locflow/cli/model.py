@@ -55,6 +55,13 @@ def train_cmd(
     dct_weight: Annotated[
         float, typer.Option(min=0.0, help="Weight of the smooth-attention (DCT) prior in the loss.")
     ] = DCT_WEIGHT,
+    composition_peer: Annotated[
+        bool,
+        typer.Option(
+            help="Blend in a logistic regression on amino-acid composition, its weight (0 to "
+            "0.5) chosen on the validation fold; helps rare locations of from-scratch models."
+        ),
+    ] = False,
 ) -> None:
     """Train one cross-validation fold; rerun to resume after a kill or to add epochs."""
     from locflow.runtime import reporting
@@ -75,6 +82,7 @@ def train_cmd(
         device=device,
         kl_weight=kl_weight,
         dct_weight=dct_weight,
+        composition_peer=composition_peer,
     )
     with reporting("train"):
         config = run_train(proteins, folds, out, settings=settings)

@@ -30,6 +30,7 @@ from locflow.data.classes import OUTPUTS
 from locflow.data.files import atomic_path, file_sha256, read_json, write_json
 from locflow.errors import InputError
 from locflow.models.batches import make_batch
+from locflow.models.composition import CompositionPeer
 from locflow.models.head import BackboneEncoder, LocModel
 from locflow.models.registry import backbone_spec
 from locflow.runtime import autocast
@@ -39,6 +40,7 @@ WEIGHTS = "weights.safetensors"
 CONFIG = "config.json"
 ENSEMBLE = "ensemble.json"
 RESUME = "resume.pt"
+PEER = "composition_peer"
 
 
 def input_kind(config: dict[str, Any]) -> str:
@@ -151,9 +153,17 @@ def load_fold(
     return model, config
 
 
+def composition_peer(config: Mapping[str, Any], where: str | Path = "config") -> CompositionPeer:
+    """The composition peer a fold config carries (`PEER`), checked."""
+    return CompositionPeer.from_dict(config[PEER], len(OUTPUTS), str(where))
+
+
 def check_config(config: Mapping[str, Any], where: str | Path) -> None:
     """Refuse a fold config whose thresholds a prediction could not use: every output needs a
-    finite threshold in [0, 1] (signal thresholds, where given, likewise)."""
+    finite threshold in [0, 1] (signal thresholds, where given, likewise), and a composition
+    peer, where there is one, well-formed arrays and a weight in [0, 1]."""
+    if config.get(PEER) is not None:
+        composition_peer(config, where)
     thresholds = config.get("thresholds")
     if not isinstance(thresholds, Mapping):
         raise InputError(f"{where}: no thresholds (a config written by locflow train has them)")
@@ -438,6 +448,8 @@ def predict_batch(
         probs = torch.sigmoid(out.logits.float()).cpu().numpy()
         sig = torch.sigmoid(out.signal_logits.float()).cpu().numpy()
         att = out.attention.float().cpu().numpy()
+    if config.get(PEER) is not None:
+        probs = composition_peer(config).blend(probs, sequences)
     attention = []
     for i, (seq, keep) in enumerate(zip(sequences, batch.keep, strict=True)):
         full = np.zeros(len(seq), dtype=np.float32)
@@ -454,6 +466,7 @@ __all__ = [
     "build_model",
     "check_config",
     "check_held_out",
+    "composition_peer",
     "input_kind",
     "load_fold",
     "load_resume",

@@ -145,6 +145,17 @@ def _loss_line(loss: dict[str, float] | None) -> list[str]:
     ]
 
 
+def _peer_line(train: Mapping[str, Any]) -> list[str]:
+    """The card's line on the composition peer (older provenance has none)."""
+    if not train.get("composition_peer"):
+        return []
+    return [
+        "- each fold blends in a logistic regression on amino-acid composition (whole "
+        "sequence, 50-residue ends, log length), fitted on its training folds, at weights "
+        f"{train.get('peer_weights', 'n/a')} chosen on the validation folds"
+    ]
+
+
 def write_card(folder: str | Path, provenance: Mapping[str, Any]) -> Path:
     """Rewrite an installed model's provenance and its card from it (metrics unchanged)."""
     folder = Path(folder)
@@ -228,6 +239,7 @@ def model_card(provenance: Mapping[str, Any], metrics: Mapping[str, Any], size: 
         f"validation fold); epochs run {train.get('epochs_run', 'n/a')}; seeds "
         f"{train.get('seeds', 'n/a')}",
         *_loss_line(train.get("loss")),
+        *_peer_line(train),
         "- each fold K tests, fold K+1 validates (early stopping, thresholds), the other "
         "three train; thresholds: per-output MCC, then one offset so that the predicted "
         "label count matches the true one on the validation fold",

@@ -40,6 +40,7 @@ from locflow.models.head import LocModel
 from locflow.models.registry import backbone_spec
 from locflow.training.inputs import Inputs, match_store
 from locflow.training.loop import predict_dataset, train_epochs
+from locflow.training.peer import peer_for_fold
 from locflow.training.resume import (
     TrainingState,
     data_fingerprint,
@@ -161,8 +162,16 @@ def _calibrate(
     weights; config.json's keys for them."""
     runtime.stage("fitting thresholds and the signal head")
     val_probs, val_pooled, _ = predict_dataset(model, inputs, val, settings.tokens_per_batch)
-    thresholds, val_mcc, label_count = choose_thresholds(val_probs, val.targets)
-    # The signal head only ever sees proteins with annotated signals: predict just those.
+    peer_config: dict[str, Any] = {}
+    blended = val_probs
+    if settings.composition_peer:
+        peer, choice = peer_for_fold(train, val, val_probs)
+        blended = peer.blend(val_probs, val.sequences)
+        peer_config["composition_peer"] = {**peer.as_dict(), "choice": choice}
+    # The thresholds apply to what the fold outputs: the blend when it carries a peer.
+    thresholds, val_mcc, label_count = choose_thresholds(blended, val.targets)
+    # The signal head reads the network's own probabilities (as in prediction), never the
+    # blend. It only ever sees proteins with annotated signals: predict just those.
     signalled = train.subset([i for i, s in enumerate(train.signals) if s])
     train_probs, train_pooled, _ = predict_dataset(
         model, inputs, signalled, settings.tokens_per_batch
@@ -179,6 +188,7 @@ def _calibrate(
             "label_count": label_count,
         },
         "signal_head": signal_report,
+        **peer_config,
     }
 
 
@@ -196,6 +206,7 @@ def _training_summary(
         "lr": settings.lr,
         "kl_weight": settings.kl_weight,
         "dct_weight": settings.dct_weight,
+        "composition_peer": settings.composition_peer,
         "embeddings": settings.embeddings,
         "history": state.history,
     }

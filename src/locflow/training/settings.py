@@ -42,6 +42,10 @@ class TrainSettings:
     # the attention to annotated sorting signals and the DCT smoothness prior.
     kl_weight: float = KL_WEIGHT
     dct_weight: float = DCT_WEIGHT
+    # Blend a composition logistic regression into the fold's outputs, its weight chosen on
+    # the validation fold (locflow.training.peer); fitted after the epochs, so not part of the
+    # resume fingerprint.
+    composition_peer: bool = False
     clip_half: int | None = None
     # Options of the from-scratch backbones (locflow.models.registry), one dict per backbone;
     # only the chosen backbone's is used and stored in the fold config under its name.
