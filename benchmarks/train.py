@@ -127,41 +127,14 @@ def score_fold(probs, sigs, cfg, test) -> dict[str, Any]:
     }
 
 
-def composition(sequences: list[str]) -> np.ndarray:
-    """Amino-acid composition of the whole sequence, its first 50 and last 50 residues."""
-    aa = "ACDEFGHIKLMNPQRSTVWY"
-    lut = np.full(256, -1)
-    lut[[ord(a) for a in aa]] = np.arange(20)
-
-    def comp(s: str) -> np.ndarray:
-        idx = lut[np.frombuffer(s.encode(), dtype=np.uint8)]
-        idx = idx[idx >= 0]
-        return np.bincount(idx, minlength=20) / max(len(idx), 1)
-
-    rows = [
-        np.concatenate([comp(s), comp(s[:50]), comp(s[-50:]), [np.log(len(s))]]) for s in sequences
-    ]
-    return np.asarray(rows)
-
-
 def baseline_fold(train, val, test) -> dict[str, Any]:
-    """The peer: logistic regression on composition, thresholds chosen on validation by the
-    rule locflow's models use (`locflow.training.thresholds.choose_thresholds`)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
+    """The peer: logistic regression on composition (locflow's composition peer alone,
+    locflow.training.peer.fit_peer), thresholds chosen on validation by the rule locflow's
+    models use (`locflow.training.thresholds.choose_thresholds`)."""
+    from locflow.training.peer import fit_peer
 
-    scaler = StandardScaler().fit(composition(train.sequences))
-    xs = [scaler.transform(composition(d.sequences)) for d in (train, val, test)]
-    pv = np.zeros((len(val), 11))
-    pt = np.zeros((len(test), 11))
-    for j in range(11):
-        y = train.targets[:, j]
-        if y.min() == y.max():  # a class absent (or everywhere) in a small training split
-            pv[:, j], pt[:, j] = float(y[0]), float(y[0])
-            continue
-        clf = LogisticRegression(max_iter=500, class_weight="balanced")
-        clf.fit(xs[0], y)
-        pv[:, j], pt[:, j] = clf.predict_proba(xs[1])[:, 1], clf.predict_proba(xs[2])[:, 1]
+    peer = fit_peer(train.sequences, train.targets)
+    pv, pt = peer.probabilities(val.sequences), peer.probabilities(test.sequences)
     thresholds, _, _ = choose_thresholds(pv, val.targets)
     labels = probabilities_to_labels(pt, thresholds)
     return {
