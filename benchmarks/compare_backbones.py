@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=14)
     ap.add_argument("--max-minutes", type=float, default=None, help="time budget per fold")
     mm.add_loss_options(ap)
+    # Off by default: the comparison is of backbones; on, it scores the shipped settings.
+    mm.add_peer_option(ap, default=False)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--jobs", type=int, default=1, help="trainings at once (GPU: one per model)")

@@ -29,7 +29,8 @@
 #      or packaging failure ends the session here, with most of the device time left;
 #   1. benchmarks/compare_backbones.py: cnn, proteinbert and birnn on all 5 folds at once (15
 #      processes on the one GPU), at most $EPOCHS epochs and $COMPARE_MINUTES minutes each,
-#      plus the composition + logistic-regression baseline; picks the best (mean micro F1);
+#      each fold blending in its composition peer, plus the composition + logistic-regression
+#      baseline alone; picks the best (mean micro F1);
 #   2. scripts/make_model.py on the same work folder: the best backbone's 5 folds are already
 #      trained, so it only cross-validates them (locflow evaluate --folds), writes provenance
 #      and the model card, and packs the model folder.
@@ -70,8 +71,10 @@ export PYTHONUNBUFFERED=1
 
 DATA=$CARRY/data/deeploc2
 FOLDS=$CARRY/partition/folds.parquet
+# --composition-peer: the folds trained here become the shipped model, which blends the peer in
+# (make_model's default; compare_backbones leaves it out unless asked).
 COMMON=(--data "$DATA" --folds-table "$FOLDS" --epochs "$EPOCHS" --device "$DEVICE"
-        --tokens-per-batch "$TOKENS" --threads "$JOBS_THREADS")
+        --tokens-per-batch "$TOKENS" --threads "$JOBS_THREADS" --composition-peer)
 [ -f "$CARRY/partition/proteins.parquet" ] && COMMON+=(--proteins "$CARRY/partition/proteins.parquet")
 [ -n "${CLIP_HALF:-}" ] && COMMON+=(--clip-half "$CLIP_HALF")
 FULL=("${COMMON[@]}")

@@ -543,7 +543,10 @@ def main(argv: list[str] | None = None) -> int:
             "max_minutes_per_fold": args.max_minutes,
             "tokens_per_batch": args.tokens_per_batch,
             "loss": {"kl_weight": args.kl_weight, "dct_weight": args.dct_weight},
-            "composition_peer": args.composition_peer,
+            # What the folds carry (folds trained elsewhere, e.g. by compare_backbones, may
+            # differ from this run's --composition-peer).
+            "composition_peer": bool(per_fold)
+            and all(t.get("peer_weight") is not None for t in per_fold),
             "peer_weights": [t.get("peer_weight") for t in per_fold],
             "epochs_run": [t["epochs_run"] for t in per_fold],
             "seeds": [args.seed + int(t["fold"]) for t in per_fold],
