@@ -20,7 +20,7 @@ OUTDIR ?= results_test
 # The shipped default model (src/locflow/default_model/) from the DeepLoc 2.0 data: import,
 # locflow's homology partition + audit, 5 folds of MODEL_BACKBONE, cross-validation, model
 # card (scripts/make_model.py). Resumable: a rerun skips finished steps and folds. The shipped
-# model is 4 epochs per fold: 58-67 min of training on a 2-core AVX-512 CPU, after 18 min for
+# model is 4 epochs per fold: 58-71 min of training on a 2-core AVX-512 CPU, after 18 min for
 # the partition and 48 for its audit (docs/benchmarks.md);
 # on a GPU: make model MODEL_DEVICE=cuda MODEL_EPOCHS=14 MODEL_ARGS='--jobs 5 --tokens-per-batch 131072'.
 DEEPLOC_DATA ?= ../shared/data/deeploc2
