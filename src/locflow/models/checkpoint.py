@@ -460,6 +460,7 @@ def predict_batch(
 
 __all__ = [
     "FORMAT",
+    "PEER",
     "TRAINING_DATA",
     "Prediction",
     "TrainingRecord",

@@ -28,6 +28,7 @@ from locflow.data.classes import OUTPUTS, SIGNALS
 from locflow.data.files import rounded
 from locflow.errors import ParameterError
 from locflow.models.checkpoint import (
+    PEER,
     TRAINING_DATA,
     build_model,
     load_weights,
@@ -167,7 +168,7 @@ def _calibrate(
     if settings.composition_peer:
         peer, choice = peer_for_fold(train, val, val_probs)
         blended = peer.blend(val_probs, val.sequences)
-        peer_config["composition_peer"] = {**peer.as_dict(), "choice": choice}
+        peer_config[PEER] = {**peer.as_dict(), "choice": choice}
     # The thresholds apply to what the fold outputs: the blend when it carries a peer.
     thresholds, val_mcc, label_count = choose_thresholds(blended, val.targets)
     # The signal head reads the network's own probabilities (as in prediction), never the
