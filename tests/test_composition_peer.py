@@ -76,12 +76,14 @@ def test_the_validation_fold_chooses_the_weight() -> None:
     rng = np.random.default_rng(3)
     # A network that knows nothing: the peer gets weight; one that knows all: it gets none.
     noise = rng.random((100, 11))
-    chosen, report = choose_peer_weight(peer, noise, val)
+    chosen, report, blend = choose_peer_weight(peer, noise, val)
     assert chosen.weight > 0 and report["weight"] == chosen.weight
     assert set(report["validation_mean_mcc"]) == {str(float(w)) for w in PEER_WEIGHTS}
+    np.testing.assert_allclose(blend, chosen.blend(noise, val.sequences))  # what the fold outputs
     perfect = np.clip(val.targets + rng.normal(0, 0.01, val.targets.shape), 0, 1)
-    chosen, _ = choose_peer_weight(peer, perfect, val)
+    chosen, _, blend = choose_peer_weight(peer, perfect, val)
     assert chosen.weight == 0
+    np.testing.assert_array_equal(blend, perfect)
 
 
 def test_stored_peer_round_trips_and_malformed_ones_are_refused() -> None:

@@ -50,6 +50,11 @@ def composition_features(sequences: Sequence[str]) -> np.ndarray:
     return rows
 
 
+def mix(network: np.ndarray, peer: np.ndarray, weight: float) -> np.ndarray:
+    """`(1 - weight) x network + weight x peer`: a fold's outputs from the two probabilities."""
+    return (1 - weight) * network + weight * peer
+
+
 @dataclass
 class CompositionPeer:
     """Standardised composition features -> one logistic regression per output, and the weight
@@ -70,8 +75,7 @@ class CompositionPeer:
         """The fold's outputs: the network's `probabilities` [N, outputs] mixed with the peer's."""
         if self.weight == 0:
             return probabilities
-        peer = self.probabilities(sequences)
-        return (1 - self.weight) * probabilities + self.weight * peer
+        return mix(probabilities, self.probabilities(sequences), self.weight)
 
     def as_dict(self) -> dict[str, Any]:
         """config.json's `composition_peer` (plain lists)."""
@@ -114,4 +118,4 @@ class CompositionPeer:
         return peer
 
 
-__all__ = ["FEATURES", "CompositionPeer", "composition_features"]
+__all__ = ["FEATURES", "CompositionPeer", "composition_features", "mix"]

@@ -166,8 +166,7 @@ def _calibrate(
     peer_config: dict[str, Any] = {}
     blended = val_probs
     if settings.composition_peer:
-        peer, choice = peer_for_fold(train, val, val_probs)
-        blended = peer.blend(val_probs, val.sequences)
+        peer, choice, blended = peer_for_fold(train, val, val_probs)
         peer_config[PEER] = {**peer.as_dict(), "choice": choice}
     # The thresholds apply to what the fold outputs: the blend when it carries a peer.
     thresholds, val_mcc, label_count = choose_thresholds(blended, val.targets)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from locflow.data.classes import LOCATIONS
-from locflow.models.composition import CompositionPeer, composition_features
+from locflow.models.composition import CompositionPeer, composition_features, mix
 from locflow.training.split import Dataset
 from locflow.training.thresholds import choose_thresholds
 
@@ -41,15 +41,16 @@ def fit_peer(sequences: list[str], targets: np.ndarray) -> CompositionPeer:
 
 def choose_peer_weight(
     peer: CompositionPeer, val_probs: np.ndarray, val: Dataset
-) -> tuple[CompositionPeer, dict[str, Any]]:
+) -> tuple[CompositionPeer, dict[str, Any], np.ndarray]:
     """The peer with the weight of PEER_WEIGHTS whose blend scores the best mean MCC over the
     ten locations on the validation proteins, each at the thresholds locflow's rule fits there
-    (the rule the attention weights were chosen by); ties go to the smaller weight."""
+    (the rule the attention weights were chosen by); ties go to the smaller weight. Returns
+    the peer, the report and the chosen blend of `val_probs`."""
     peer_probs = peer.probabilities(val.sequences)
-    scores = {}
+    scores, blends = {}, {}
     for w in PEER_WEIGHTS:
-        blended = (1 - w) * val_probs + w * peer_probs
-        _, mcc, _ = choose_thresholds(blended, val.targets)
+        blends[float(w)] = mix(val_probs, peer_probs, w)
+        _, mcc, _ = choose_thresholds(blends[float(w)], val.targets)
         scores[float(w)] = float(np.nanmean(mcc[: len(LOCATIONS)]))
     best = max(scores, key=lambda w: (round(scores[w], 6), -w))
     chosen = CompositionPeer(peer.mean, peer.scale, peer.coef, peer.intercept, best)
@@ -59,13 +60,14 @@ def choose_peer_weight(
         "validation_mean_mcc": {str(w): round(s, 4) for w, s in scores.items()},
         "weight": best,
     }
-    return chosen, report
+    return chosen, report, blends[best]
 
 
 def peer_for_fold(
     train: Dataset, val: Dataset, val_probs: np.ndarray
-) -> tuple[CompositionPeer, dict[str, Any]]:
-    """The fold's composition peer: fitted on `train`, its weight chosen on `val`."""
+) -> tuple[CompositionPeer, dict[str, Any], np.ndarray]:
+    """The fold's composition peer, fitted on `train`, its weight chosen on `val`; with the
+    report and the validation proteins' blended probabilities."""
     return choose_peer_weight(fit_peer(train.sequences, train.targets), val_probs, val)
 
 
